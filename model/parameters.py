@@ -8,7 +8,7 @@ Unknown keys are refused everywhere (``extra="forbid"``) so a typo never silentl
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -71,6 +71,8 @@ class PopulationParams(Strict):
     def _source(self) -> "PopulationParams":
         if self.age_sex_table is None and (self.total is None or self.share_65_plus is None):
             raise ValueError("give either age_sex_table, or both total and share_65_plus")
+        if self.age_sex_table is not None and (self.total is not None or self.share_65_plus is not None):
+            raise ValueError("total and share_65_plus are used only without an age table: also set age_sex_table: null")
         return self
 
 
@@ -81,6 +83,7 @@ class MortalityParams(Strict):
     infant_mortality: float = P(0.004, "probability in first year", 0.0, 0.02, "England infant mortality about 4 per 1,000 (prior).")
     background: float = P(0.0002, "per year", 0.0, 0.005, "Age-independent (Makeham) hazard: accidents and early deaths (prior).")
     frailty_log_hazard: float = P(0.45, "log hazard ratio per frailty SD", 0.1, 1.0, "Links individual frailty to mortality; sized so isolation (about 0.5 SD of frailty) gives HR about 1.25, between Holt-Lunstad 2015 OR 1.26-1.32 and Rico-Uribe 2018 HR 1.22.")
+    care_home_multiplier: float = P(2.0, "hazard ratio", 1.0, 6.0, "Care-home residents die faster than their frailty alone implies: SMR nursing 419, residential 284 vs community (Age Ageing 2013, priors.yaml); part is already in frailty.")
     hospital_multiplier: float = P(4.0, "hazard ratio", 1.0, 20.0, "Extra mortality in a month spent in hospital after an emergency admission (prior).")
 
 
@@ -112,6 +115,7 @@ class SocialParams(Strict):
     volunteer_spell_months: float = P(24.0, "months", 3.0, 120.0, "Mean length of a volunteering spell (prior).")
     join_rate: float = P(0.002, "per month", 0.0, 0.05, "Rate at which a resident joins a local group unprompted, at full capacity and reference trust (prior).")
     membership_months: float = P(24.0, "months", 3.0, 120.0, "Mean length of group membership (prior).")
+    campaign_volunteering: float = P(0.3, "relative increase at full campaign", 0.0, 2.0, "Citizen side of the Deal asks residents to volunteer; 965 new volunteers in CIF groups 2013-18 (LEIGH_CIF_2018); prior.")
 
 
 class TrustParams(Strict):
@@ -151,7 +155,7 @@ class CommunityParams(Strict):
     closure_unfunded: float = P(1.0, "relative increase", 0.0, 10.0, "Extra closure risk for groups short of volunteers and without a grant (prior).")
     min_volunteers: int = P(3, "volunteers", 0, 50, "Below this a group struggles (prior).")
     mean_grant_gbp_k: float = P(18.0, "GBP thousands per grant (over 3 years)", 0.5, 500.0, "GBP 10m over more than 560 organisations (BWCN_DIFFERENCE), example GBP 76,000 over 3 years.")
-    grant_taper: list[float] = P([0.5, 0.3, 0.2], "share of the grant paid in years 1, 2, 3", 0.0, 1.0, "Three-year grants on a reducing scale (WIGAN_CIF).")
+    grant_taper: list[Annotated[float, Field(ge=0.0, le=1.0)]] = P([0.5, 0.3, 0.2], "share of the grant paid in years 1, 2, 3", None, None, "Three-year grants on a reducing scale (WIGAN_CIF); shares in [0, 1] adding up to 1.")
     new_group_share: float = P(0.3, "fraction of grants", 0.0, 1.0, "Share of grants that found a new group (prior).")
     referral_uptake: float = P(0.81, "probability", 0.0, 1.0, "Uptake after a social-prescribing referral, 2,047 referrals (Kimberlee 2016).")
 
@@ -220,6 +224,8 @@ class FinanceParams(Strict):
     freeze_grant: float = P(0.01, "fraction of tax per frozen year", 0.0, 0.05, "Government freeze grant worth about 1% of council tax (prior).")
     fund_recurrent_savings_gbp_m: float = P(0.0, "GBP m per year", 0.0, 100.0, "Extra savings not otherwise modelled; 0 so savings come from the mechanisms (LEIGH_CIF_2018 claims >GBP 2m).")
 
+    _m = field_validator("cuts_start", "cuts_end")(classmethod(lambda cls, v: _check_month(v)))
+
 
 class ContextParams(Strict):
     greater_manchester: bool = P(True, "flag", None, None, "Wigan is one of the ten GM boroughs.")
@@ -230,6 +236,8 @@ class ContextParams(Strict):
     devolution_frailty: float = P(0.0, "frailty SD", -0.5, 0.5, "Devolution's effect on health beyond mortality: no estimate, 0 by default; free in calibration.")
     national_frailty_trend: float = P(0.0, "frailty SD per year", -0.1, 0.1, "England's HLE stagnated 2009-2019 (HLE_ORIG): 0.")
     national_mortality_trend: float = P(0.0, "relative hazard change per year", -0.05, 0.05, "England's LE flat 2015-2019 (LE_FT): 0.")
+
+    _m = field_validator("devolution_start")(classmethod(lambda cls, v: _check_month(v)))
 
 
 class DealParams(Strict):
@@ -263,6 +271,8 @@ class DealParams(Strict):
     def _order(self) -> "DealParams":
         if month_index(self.fund_end) < month_index(self.fund_start):
             raise ValueError("fund_end is before fund_start")
+        if month_index(self.launch) < month_index(self.pilot_start):
+            raise ValueError("launch is before pilot_start")
         if self.tax_freeze_to < self.tax_freeze_from:
             raise ValueError("tax_freeze_to is before tax_freeze_from")
         return self

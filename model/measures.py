@@ -1,0 +1,98 @@
+"""Measuring like the real world: the monthly table and the published statistics (brief section 3).
+
+The recorder keeps one row a month of aggregate state (full-scale counts), plus what the publishers would
+have collected: deaths by sex and age band through each calendar year, the mid-year (July) population as
+exposure, a simulated Annual Population Survey sample of realistic size each July, and ASCOF counts per
+financial year. `outcomes()` turns them into the published measures (observation.py does the maths).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from . import observation as obs
+from .calendar import fy_label, month_of, year_of
+
+N_BANDS = len(obs.LIFE_TABLE_AGES)
+
+
+class Recorder:
+    def __init__(self, start: int, end: int):
+        self.start, self.end = start, end
+        self.rows: dict[str, list] = defaultdict(list)
+        self.months: list[int] = []
+        self.deaths: dict[int, np.ndarray] = defaultdict(lambda: np.zeros((2, N_BANDS)))
+        self.exposure: dict[int, np.ndarray] = {}
+        self.good: dict[int, np.ndarray] = {}
+        self.resp: dict[int, np.ndarray] = {}
+        self.fy: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+        self.annual: dict[str, dict[int, float]] = defaultdict(dict)
+
+    def row(self, m: int, values: dict[str, float]) -> None:
+        self.months.append(m)
+        for k, v in values.items():
+            self.rows[k].append(v)
+
+    def add_deaths(self, m: int, age: np.ndarray, sex: np.ndarray) -> None:
+        if age.size:
+            b = obs.age_band_index(age)
+            np.add.at(self.deaths[year_of(m)], (sex.astype(np.int64), b), 1.0)
+
+    def mid_year(self, m: int, age: np.ndarray, sex: np.ndarray, s_age: np.ndarray, s_sex: np.ndarray,
+                 s_good: np.ndarray, scale_inv: float) -> None:
+        """July: exposure (mid-year population, full scale) and the survey's respondents."""
+        y = year_of(m)
+        b = obs.age_band_index(age)
+        self.exposure[y] = np.bincount(sex.astype(np.int64) * N_BANDS + b, minlength=2 * N_BANDS).reshape(2, N_BANDS) * scale_inv
+        sb = obs.age_band_index(s_age)
+        key = s_sex.astype(np.int64) * N_BANDS + sb
+        self.resp[y] = np.bincount(key, minlength=2 * N_BANDS).reshape(2, N_BANDS).astype(float)
+        self.good[y] = np.bincount(key, weights=s_good.astype(float), minlength=2 * N_BANDS).reshape(2, N_BANDS)
+
+    def complete_years(self) -> list[int]:
+        ys = sorted({year_of(m) for m in self.months})
+        return [y for y in ys if sum(1 for m in self.months if year_of(m) == y) == 12 and y in self.exposure]
+
+    def complete_fys(self) -> list[int]:
+        fys: dict[int, int] = defaultdict(int)
+        for m in self.months:
+            fys[year_of(m) if month_of(m) >= 4 else year_of(m) - 1] += 1
+        return sorted(f for f, c in fys.items() if c == 12)
+
+    def outcomes(self, scale: float) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {k: {} for k in (
+            "hle_male", "hle_female", "le_male", "le_female", "hle_male_se", "hle_female_se",
+            "care_home_admissions_65plus_per_100k", "still_at_home_91d_pct", "delayed_transfers_per_100k",
+            "care_quality_good_or_outstanding", "cumulative_savings_gbp_m", "workforce")}
+        years = self.complete_years()
+        for y in years:
+            if y + 1 in years and y + 2 in years:
+                lab = obs.three_year_label(y)
+                d = obs.pool_years(self.deaths, y) / scale
+                e = obs.pool_years(self.exposure, y)
+                g = obs.pool_years(self.good, y)
+                n = obs.pool_years(self.resp, y)
+                for s, name in ((1, "male"), (0, "female")):
+                    res = obs.sullivan(d[s], e[s], g[s], n[s])
+                    out[f"hle_{name}"][lab] = round(float(res["hle"]), 3)
+                    out[f"le_{name}"][lab] = round(float(res["le"]), 3)
+                    out[f"hle_{name}_se"][lab] = round(float(res["hle_se"]), 3)
+        for fy in self.complete_fys():
+            lab = fy_label(fy)
+            f = {k: v.get(fy, 0.0) for k, v in self.fy.items()}
+            if f.get("pop65"):
+                out["care_home_admissions_65plus_per_100k"][lab] = round(obs.per_100k(f["ch_adm_65"], f["pop65"]), 2)
+            if f.get("pop18") and f.get("days"):
+                out["delayed_transfers_per_100k"][lab] = round(obs.per_100k(f["delayed_days"] / f["days"], f["pop18"]), 3)
+            if f.get("reab_den"):
+                out["still_at_home_91d_pct"][lab] = round(100.0 * f["reab_num"] / f["reab_den"], 2)
+        for key, name in (("care_quality", "care_quality_good_or_outstanding"), ("savings", "cumulative_savings_gbp_m"),
+                          ("workforce", "workforce")):
+            for y, v in sorted(self.annual[key].items()):
+                out[name][str(y)] = round(float(v), 3)
+        return out
+
+    def table(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v) for k, v in self.rows.items()}
