@@ -15,11 +15,12 @@ def annual_hazard(p: MortalityParams, age: np.ndarray, sex: np.ndarray, excess: 
     a = b exp(-b mode) puts the Gompertz mode at the modal age of death; the -beta^2/2 term makes the
     frailty factor average 1 over u ~ N(0,1), so the modal age describes a typical resident."""
     b = p.gompertz_slope
-    a = np.where(sex == 1, b * np.exp(-b * p.modal_age_male), b * np.exp(-b * p.modal_age_female)).astype(np.float32)
-    base = a * np.exp(np.float32(b) * age) + np.float32(p.background) + np.float32(p.infant_mortality) * (age < 1)
-    mult = np.where(sex == 1, np.float32(hm_male), np.float32(hm_female))
     beta = np.float32(p.frailty_log_hazard)
-    return base * np.exp(beta * excess - beta * beta / 2) * mult
+    log_a = np.where(sex == 1, np.float32(np.log(b) - b * p.modal_age_male), np.float32(np.log(b) - b * p.modal_age_female))
+    log_mult = np.where(sex == 1, np.float32(np.log(hm_male)), np.float32(np.log(hm_female)))
+    frail = np.exp(beta * excess + log_mult - beta * beta / 2)
+    base = np.exp(log_a + np.float32(b) * age) + np.float32(p.background) + np.float32(p.infant_mortality) * (age < 1)
+    return base * frail
 
 
 def deaths(p: MortalityParams, r: Residents, rng: np.random.Generator, excess: np.ndarray,

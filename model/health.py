@@ -35,8 +35,8 @@ def frailty(p: HealthParams, r: Residents, shift: float) -> np.ndarray:
 
 
 def thresholds(p: HealthParams, r: Residents) -> np.ndarray:
-    n = r.n
-    return np.where(r.sex[:n] == 1, np.float32(p.threshold_male), np.float32(p.threshold_female))
+    """Good-health threshold by sex (a lookup, not np.where: it runs on every resident)."""
+    return np.array([p.threshold_female, p.threshold_male], np.float32)[r.sex[: r.n]]
 
 
 def protection_target(p: HealthParams, r: Residents, connect_ref: float, citizen_by_area: np.ndarray) -> np.ndarray:
@@ -63,8 +63,10 @@ def step_health(p: HealthParams, r: Residents, rng: np.random.Generator, target:
     prot += (target - prot) * np.float32(1.0 / p.protection_months)
 
 
-def care_home_level(p: HealthParams, f: np.ndarray, thr: np.ndarray) -> np.ndarray:
-    return f > thr + np.float32(p.care_home_margin)
+def care_home_level(p: HealthParams, f: np.ndarray, thr: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """Need at care-home level. Only residents aged 65+ are placed: younger adults' admissions are 2% of the
+    older rate (14.6 vs 578-659 per 100,000, Nuffield Trust) and outside ASCOF 2A(2)."""
+    return (f > thr + np.float32(p.care_home_margin)) & (age >= 65)
 
 
 def need_level(p: HealthParams, f: np.ndarray, thr: np.ndarray) -> np.ndarray:

@@ -74,10 +74,10 @@ class DealModel(mesa.Model):
         thr = H.thresholds(s.health, r)
         old = r.age[:n] >= 65
         x = init.random(n)
-        ch = H.care_home_level(s.health, f, thr) & old & (x < 0.5)
+        ch = H.care_home_level(s.health, f, thr, r.age[:n]) & (x < 0.6)
         r.setting[:n][ch] = CARE_HOME
         r.funded[:n][ch] = init.random(int(ch.sum())) < s.care_market.council_funded_share
-        hc = ~ch & H.need_level(s.health, f, thr) & old & (x > 0.7)
+        hc = ~ch & H.need_level(s.health, f, thr) & old & (x > 0.85)
         r.setting[:n][hc] = HOME_CARE
         vol_share = s.social.volunteer_share
         r.volunteer[:n] = (r.age[:n] >= 16) & (init.random(n) < vol_share)
@@ -175,7 +175,7 @@ class DealModel(mesa.Model):
         f = r.age[: r.n] * np.float32(s.health.age_slope_per_decade / 10.0) + ex
         thr = H.thresholds(s.health, r)
         need = H.need_level(s.health, f, thr)
-        chl = H.care_home_level(s.health, f, thr)
+        chl = H.care_home_level(s.health, f, thr, r.age[: r.n])
         # 8. hospital
         offer = lev.reablement_offer if lev.reablement_offer is not None else s.hospital.reablement_offer
         home_first = s.deal.home_first * lev.integration
@@ -296,7 +296,10 @@ class DealModel(mesa.Model):
             if not g.active:
                 closed.append(g.gid)
         if closed:
-            r.group[:n][np.isin(grp, closed)] = -1
+            gone = np.zeros(ng, bool)
+            gone[closed] = True
+            member_idx = np.flatnonzero(grp >= 0)
+            r.group[member_idx[gone[grp[member_idx]]]] = -1
         # Founding: local, faster where trust is higher.
         area = r.area[:n]
         pop_area = np.bincount(area[alive], minlength=self.n_areas)
@@ -306,21 +309,19 @@ class DealModel(mesa.Model):
             for _ in range(int(k)):
                 self._new_group(a)
         # Fund awards: expected number of grants from this month's money; some found new groups.
-        paid_by_area = np.zeros(self.n_areas)
         if fund_gbp_m > 0:
             k_grants = int(rng.poisson(fund_gbp_m * 1000.0 * self.scale / p.mean_grant_gbp_k))
+            free = [g for g in self.groups if g.active and g.grant_start < 0]
             for _ in range(k_grants):
-                if rng.random() < p.new_group_share:
+                if rng.random() < p.new_group_share or not free:
                     g = self._new_group(int(rng.integers(self.n_areas)))
                 else:
-                    free = [g for g in self.groups if g.active and g.grant_start < 0]
-                    if not free:
-                        continue
-                    g = free[int(rng.integers(len(free)))]
+                    g = free.pop(int(rng.integers(len(free))))
                 g.award(p.mean_grant_gbp_k, self.m)
+        paid_by_area = np.zeros(self.n_areas)
         for g in self.groups:
             if g.active and g.grant_start >= 0:
-                paid_by_area[g.area] += g.annual_grant_k(p, self.m)
+                paid_by_area[g.area] += g.paid_this_month_k * 12.0
         self.invest_per_head = paid_by_area * 1000.0 / np.maximum(pop_area, 1)
         self._group_index()
         return paid

@@ -78,7 +78,7 @@ class PopulationParams(Strict):
 
 class MortalityParams(Strict):
     modal_age_male: float = P(84.0, "years", 60.0, 100.0, "Gompertz modal age of death; UK 2011-13 is 86 (ONS NLT); set lower so Wigan's simulated LE is near 77.7 (LE_FT 2015-17).")
-    modal_age_female: float = P(87.0, "years", 60.0, 100.0, "As above; UK 89, Wigan female LE 80.9 (LE_FT 2015-17).")
+    modal_age_female: float = P(88.5, "years", 60.0, 100.0, "As above; UK 89, Wigan female LE 80.9 (LE_FT 2015-17).")
     gompertz_slope: float = P(0.105, "per year of age", 0.05, 0.15, "Rate of ageing of adult mortality; 0.08-0.12 in human life tables (prior).")
     infant_mortality: float = P(0.004, "probability in first year", 0.0, 0.02, "England infant mortality about 4 per 1,000 (prior).")
     background: float = P(0.0002, "per year", 0.0, 0.005, "Age-independent (Makeham) hazard: accidents and early deaths (prior).")
@@ -89,12 +89,12 @@ class MortalityParams(Strict):
 
 class HealthParams(Strict):
     age_slope_per_decade: float = P(0.36, "frailty SD per decade", 0.1, 1.0, "Sets how good health falls with age: E&W 81% good at all ages, about 50% at 65+, 25-31% at 85+ (ONS Census 2011, priors.yaml).")
-    deprivation_effect: float = P(1.6, "frailty SD per unit deprivation", 0.0, 4.0, "Gap in frailty between the least and most deprived resident; sized so Wigan (more deprived) sits about 4 years of HLE below England in 2009-11 (HLE_ORIG).")
-    threshold_male: float = P(2.55, "frailty SD", 0.0, 6.0, "Frailty above which a man reports health not good; set so England's HLE is about 63 (HLE_ORIG 2009-11).")
-    threshold_female: float = P(2.50, "frailty SD", 0.0, 6.0, "As above for women; England female HLE about 64.")
+    deprivation_effect: float = P(2.4, "frailty SD per unit deprivation", 0.0, 4.0, "Gap in frailty between the least and most deprived resident; sized so Wigan (more deprived) sits about 4 years of HLE below England in 2009-11 (HLE_ORIG).")
+    threshold_male: float = P(2.45, "frailty SD", 0.0, 6.0, "Frailty above which a man reports health not good; set so England's HLE is about 63 (HLE_ORIG 2009-11).")
+    threshold_female: float = P(2.47, "frailty SD", 0.0, 6.0, "As above for women; England female HLE about 64.")
     persistence_months: float = P(60.0, "months", 6.0, 240.0, "Autocorrelation time of individual frailty (AR(1)); prior: health states persist over years.")
-    need_margin: float = P(0.7, "frailty SD above the good-health threshold", 0.0, 3.0, "Frailty at which daily living needs support (front door eligible); prior.")
-    care_home_margin: float = P(1.9, "frailty SD above the good-health threshold", 0.5, 5.0, "Frailty at which a resident can be placed in a care home; prior set so 3.2% of 65+ live in care homes (ONS 2011, priors.yaml).")
+    need_margin: float = P(0.9, "frailty SD above the good-health threshold", 0.0, 3.0, "Frailty at which daily living needs support (front door eligible); prior.")
+    care_home_margin: float = P(2.1, "frailty SD above the good-health threshold", 0.5, 5.0, "Frailty at which a resident can be placed in a care home; prior set so 3.2% of 65+ live in care homes (ONS 2011, priors.yaml).")
     protection_months: float = P(12.0, "months", 1.0, 60.0, "Time for the protective effect of connection and support to build up or wear off (prior).")
     w_connectedness: float = P(0.5, "frailty SD per unit connectedness", 0.0, 1.5, "Isolated vs connected: OR 1.29 mortality (Holt-Lunstad 2015) = ln(1.29)/0.45 = 0.57 SD; shrunk for confounding.")
     w_volunteering: float = P(0.25, "frailty SD", 0.0, 1.0, "Volunteers' mortality RR 0.78 (0.66-0.90, Jenkinson 2013) = 0.55 SD; halved because it is observational.")
@@ -124,7 +124,7 @@ class TrustParams(Strict):
     w_tax: float = P(0.1, "0-1 index", 0.0, 0.5, "Visible reciprocity of a council-tax freeze (MODEL_BRIEF s.2.8; prior).")
     w_investment: float = P(0.15, "0-1 index at GBP 10 per resident per year", 0.0, 0.5, "Visible community investment in the ward (prior).")
     w_conversation: float = P(0.15, "0-1 index", 0.0, 0.5, "A strengths-based conversation in the last year (prior).")
-    w_cuts: float = P(0.15, "0-1 index per 50% service cut", 0.0, 0.5, "Broken promises: visible cuts to other services (prior).")
+    w_cuts: float = P(0.08, "0-1 index per 50% service cut", 0.0, 0.5, "Broken promises: visible cuts to other services (prior).")
     volunteering_elasticity: float = P(1.0, "ratio per unit relative trust", 0.0, 3.0, "How much trust raises volunteering and joining (prior).")
 
 
@@ -168,18 +168,18 @@ class CommunityParams(Strict):
 
 
 class FrontDoorParams(Strict):
-    contact_rate: float = P(0.12, "per month", 0.0, 1.0, "Chance a resident in need with no support contacts services in a month (prior; sized to about 8,000 requests a year: 5,300 from 65+ in 11 months of 2016/17, WT_SOCIAL_CARE_2021).")
+    contact_rate: float = P(0.08, "per month", 0.0, 1.0, "Chance a resident in need with no support contacts services in a month (prior; sized to about 8,000 requests a year: 5,300 from 65+ in 11 months of 2016/17, WT_SOCIAL_CARE_2021).")
     recontact_months: int = P(12, "months", 1, 60, "A resident seen at the front door does not come back for this long unless admitted (prior).")
     traditional_community: float = P(0.05, "probability", 0.0, 1.0, "Assessment-led conversation ending in a community connection (prior).")
     traditional_reablement: float = P(0.15, "probability", 0.0, 1.0, "Assessment-led conversation ending in reablement (prior).")
-    traditional_home_care: float = P(0.55, "probability for eligible need", 0.0, 1.0, "Assessment-led conversation ending in long-term home care (prior).")
-    traditional_care_home: float = P(0.12, "probability at care-home level need", 0.0, 1.0, "Assessment-led placement when need is at care-home level (prior).")
+    traditional_home_care: float = P(0.15, "probability for eligible need", 0.0, 1.0, "Assessment-led conversation ending in long-term home care (prior).")
+    traditional_care_home: float = P(0.35, "probability at care-home level need", 0.0, 1.0, "Assessment-led placement when need is at care-home level (prior).")
     strengths_community: float = P(0.45, "probability at full local capacity", 0.0, 1.0, "Strengths-based conversation ending in a community connection (Harrow: new long-term support 7.2 -> 5.5 a week; prior).")
     strengths_reablement: float = P(0.25, "probability", 0.0, 1.0, "Strengths-based conversation ending in reablement (prior).")
     strengths_home_care_reduction: float = P(0.35, "relative reduction", 0.0, 1.0, "Fewer long-term packages; 'near-halving' claimed (Guardian 2016, weak), Harrow -24% (Partners4Change).")
     strengths_care_home_reduction: float = P(0.3, "relative reduction", 0.0, 1.0, "Fewer placements after strengths-based conversations (prior).")
-    home_care_exit_rate: float = P(0.01, "per month", 0.0, 0.2, "Recovery out of a long-term package (prior).")
-    home_care_to_care_home: float = P(0.05, "per month at care-home level need", 0.0, 1.0, "Placement from home care once need reaches care-home level (prior).")
+    home_care_exit_rate: float = P(0.03, "per month", 0.0, 0.2, "Recovery out of a long-term package (prior).")
+    home_care_to_care_home: float = P(0.08, "per month at care-home level need", 0.0, 1.0, "Placement from home care once need reaches care-home level (prior).")
 
 
 class HospitalParams(Strict):
@@ -189,10 +189,10 @@ class HospitalParams(Strict):
     unmet_need_multiplier: float = P(1.5, "rate ratio", 1.0, 5.0, "Residents in need without support are admitted more (prior); social prescribing A&E -24% (Polley 2017) bounds it.")
     quality_effect: float = P(0.5, "relative change per unit quality", 0.0, 2.0, "Better care homes send fewer residents to hospital (prior).")
     reablement_offer: float = P(0.028, "share of 65+ discharges", 0.0, 0.5, "ASCOF 2B(2): 2.8% of 65+ discharges offered reablement in England 2018/19 (ASCOF_NHSD); Wigan 4.6%.")
-    care_home_discharge: float = P(0.25, "probability at care-home level need", 0.0, 1.0, "Discharge to a care home of residents whose need is at care-home level (prior).")
-    home_care_discharge: float = P(0.35, "probability at eligible need", 0.0, 1.0, "Discharge with a new home-care package (prior).")
+    care_home_discharge: float = P(0.45, "probability at care-home level need", 0.0, 1.0, "Discharge to a care home of residents whose need is at care-home level (prior).")
+    home_care_discharge: float = P(0.1, "probability at eligible need", 0.0, 1.0, "Discharge with a new home-care package (prior).")
     delay_days: float = P(4.8, "days per onward transfer at pressure 1", 0.0, 60.0, "Mean extra days of delayed patients (Jasinarachchi 2009); scaled by pressure.")
-    delay_pressure_elasticity: float = P(2.0, "log delay per unit excess pressure", 0.0, 10.0, "Delays rise steeply when onward care is short (prior).")
+    delay_pressure_elasticity: float = P(1.5, "log delay per unit excess pressure", 0.0, 10.0, "Delays rise steeply when onward care is short (prior).")
     reablement_success: float = P(0.85, "probability of regaining independence", 0.0, 1.0, "Share still at home 91 days after reablement ~0.82 England (ASCOF 2B(1)); the model derives the measured share from deaths and admissions.")
 
 
@@ -218,7 +218,7 @@ class FinanceParams(Strict):
     care_home_gbp_week: float = P(567.0, "GBP per council-funded resident per week", 100.0, 3000.0, "Wigan 2019/20 (WT_SOCIAL_CARE_2021); CMA 2016 GBP 621.")
     reablement_gbp: float = P(2088.0, "GBP per episode", 0.0, 20000.0, "Glendinning 2010.")
     conversation_gbp: float = P(0.0, "GBP per conversation", 0.0, 5000.0, "Marginal cost of a conversation beyond staff time (0: staff costed by headcount).")
-    other_services_floor: float = P(0.35, "fraction of 2010 level", 0.0, 1.0, "Other services cannot be cut below this share; beyond it the council overspends (prior).")
+    other_services_floor: float = P(0.25, "fraction of 2010 level", 0.0, 1.0, "Other services cannot be cut below this share; beyond it the council overspends (prior).")
     council_tax_gbp_m: float = P(90.0, "GBP m per year in 2010", 0.0, 2000.0, "Prior: about a quarter of net spend for a metropolitan borough.")
     business_as_usual_tax_rise: float = P(0.02, "fraction per year", -0.1, 0.2, "English councils typically raised council tax about 2% a year (prior; Wigan +2% 2013/14, WIGANWORLD_2013).")
     freeze_grant: float = P(0.01, "fraction of tax per frozen year", 0.0, 0.05, "Government freeze grant worth about 1% of council tax (prior).")

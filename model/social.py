@@ -47,6 +47,14 @@ class GroupIndex:
         return out
 
 
+_AGE_LOOKUP = AGE_FACTOR[np.searchsorted(AGE_EDGES, np.arange(121, dtype=np.float32), side="right")]
+
+
+def age_factor(age: np.ndarray) -> np.ndarray:
+    """Relative volunteering by whole year of age (a table lookup; searchsorted on every resident is slow)."""
+    return _AGE_LOOKUP[np.minimum(age.astype(np.int16), 120)]
+
+
 def trust_factor(tp: TrustParams, sp: SocialParams, trust: np.ndarray) -> np.ndarray:
     return np.power(np.maximum(trust, 1e-3) / np.float32(tp.base), np.float32(tp.volunteering_elasticity))
 
@@ -65,7 +73,7 @@ def step_social(sp: SocialParams, tp: TrustParams, r: Residents, rng: np.random.
     # Volunteering: a two-state process whose equilibrium is the national share at reference trust.
     stop = np.float32(1.0 / sp.volunteer_spell_months)
     start = np.float32(sp.volunteer_share / (1 - sp.volunteer_share) / sp.volunteer_spell_months)
-    agef = AGE_FACTOR[np.searchsorted(AGE_EDGES, age, side="right")]
+    agef = age_factor(age)
     depf = np.float32(1.0) - np.float32(0.35) * (r.dep[:n] - np.float32(0.5))
     vol = r.volunteer[:n]
     p_start = start * agef * depf * tf * camp
