@@ -35,7 +35,7 @@ class Levers:
 def area_start_months(p: DealParams, n_areas: int) -> np.ndarray:
     """Month each area joins: pilot areas at the pilot, the rest spread evenly over the roll-out."""
     launch = month_index(p.launch)
-    n_pilot = int(np.ceil(p.pilot_share * n_areas)) if p.pilot_share > 0 else 0
+    n_pilot = max(1, int(round(p.pilot_share * n_areas))) if p.pilot_share > 0 else 0
     starts = np.empty(n_areas, dtype=np.int64)
     starts[:n_pilot] = min(month_index(p.pilot_start), launch)
     rest = n_areas - n_pilot
