@@ -1,7 +1,7 @@
 """Care homes and the care market: placements, moves from home care, and providers' quality.
 
 Quality is the share of providers that would be rated good or outstanding. It relaxes towards a target
-made of the borough's baseline, England's rise under CQC's new regime (logistic, centred mid-2016),
+made of the borough's baseline, England's rise under CQC's new regime (logistic, centred on January 2016, scale 0.8 years),
 investment (the care home innovation fund, per 1,000 care-home places), commissioning relationships
 (integration lever) and fee pressure (how hard the budget squeezes). Quality lowers hospital admissions
 from care homes (hospital.py).
@@ -43,7 +43,7 @@ def home_care_transitions(p: FrontDoorParams, r: Residents, rng: np.random.Gener
 
 
 def national_quality_gain(m: int) -> float:
-    """England's rise in ratings: logistic centred on mid-2016 with a year's scale (CQC_STATE_OF_CARE)."""
+    """England's rise in ratings: logistic centred on January 2016, scale 0.8 years (CQC_STATE_OF_CARE)."""
     t = year_of(m) + (m % 12) / 12.0
     return float(1.0 / (1.0 + np.exp(-(t - 2016.0) / 0.8)))
 

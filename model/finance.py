@@ -70,7 +70,7 @@ class Finance:
         }
         committed = sum(lines.values())
         cut = p.savings_required_gbp_m * ramp(m, month_index(p.cuts_start), month_index(p.cuts_end))
-        budget = p.baseline_budget_gbp_m - cut + (self.tax - p.council_tax_gbp_m) + p.fund_recurrent_savings_gbp_m
+        budget = p.baseline_budget_gbp_m - cut + (self.tax - p.council_tax_gbp_m)
         if self.other_2010 is None or m <= self.fix_month:
             # Fixed at the first recorded month, before cuts and before any Deal: identical in both arms.
             self.other_2010 = max(p.baseline_budget_gbp_m - committed, 1e-9)

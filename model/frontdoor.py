@@ -1,6 +1,6 @@
 """The front door: residents with rising need talk to a practitioner, and the conversation decides a path.
 
-Eligible: alive, living at home without a package, need above the need margin, not seen in the last
+Eligible: alive adults (18+; children's services are outside the model), living at home without a package, need above the need margin, not seen in the last
 `recontact_months`. Each month an eligible resident makes contact with probability `contact_rate`; the
 conversation is with a practitioner of their service area chosen at random. What follows depends on that
 practitioner's practice and on spare community capacity nearby:
@@ -37,7 +37,7 @@ def step_front_door(p: FrontDoorParams, r: Residents, rng: np.random.Generator, 
                     room_by_area: np.ndarray, pick_group) -> FrontDoorResult:
     n = r.n
     u = rng.random(n, dtype=np.float32)
-    eligible = (r.alive[:n] & (r.setting[:n] == HOME) & need & ((m - r.last_contact[:n]) >= p.recontact_months)
+    eligible = (r.alive[:n] & (r.age[:n] >= 18) & (r.setting[:n] == HOME) & need & ((m - r.last_contact[:n]) >= p.recontact_months)
                 & (r.reab_until[:n] < m))
     idx = np.flatnonzero(eligible & (u < np.float32(p.contact_rate)))
     k = idx.size

@@ -6,8 +6,8 @@ frailty = age_slope * age/10 + deprivation_effect * (dep - 0.5) + context shift 
   prot protection built from connectedness, group membership, volunteering, self-help and support,
        relaxing towards its target over protection_months (the Deal's route to health).
 Good health (what a survey respondent reports) is frailty below the sex's threshold; need for support
-and care-home-level need are fixed margins above it. Because u starts at its stationary law and prot at
-its target, the initial cross-section is the rules' own equilibrium, not an arbitrary guess.
+and care-home-level need are fixed margins above it. Because u starts at its stationary law (and prot starts at 0
+and reaches its target during the burn-in), the initial cross-section is the rules' own equilibrium.
 """
 
 from __future__ import annotations

@@ -222,7 +222,6 @@ class FinanceParams(Strict):
     council_tax_gbp_m: float = P(90.0, "GBP m per year in 2010", 0.0, 2000.0, "Prior: about a quarter of net spend for a metropolitan borough.")
     business_as_usual_tax_rise: float = P(0.02, "fraction per year", -0.1, 0.2, "English councils typically raised council tax about 2% a year (prior; Wigan +2% 2013/14, WIGANWORLD_2013).")
     freeze_grant: float = P(0.01, "fraction of tax per frozen year", 0.0, 0.05, "Government freeze grant worth about 1% of council tax (prior).")
-    fund_recurrent_savings_gbp_m: float = P(0.0, "GBP m per year", 0.0, 100.0, "Extra savings not otherwise modelled; 0 so savings come from the mechanisms (LEIGH_CIF_2018 claims >GBP 2m).")
 
     _m = field_validator("cuts_start", "cuts_end")(classmethod(lambda cls, v: _check_month(v)))
 

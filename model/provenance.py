@@ -115,6 +115,7 @@ def build(*, command: str, root: str | os.PathLike[str], argv: list[str], starte
         "command": command,
         "command_line": " ".join(shlex.quote(a) for a in argv),
         "argv": list(argv),
+        "executable": sys.executable,
         "cwd": os.getcwd(),
         "started_at": iso(started),
         "finished_at": iso(now_utc()),
