@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+from numba import njit
 
 from .parameters import CommunityParams
 
@@ -60,3 +61,17 @@ def group_arrays(groups: list[CommunityGroup]) -> tuple[np.ndarray, np.ndarray, 
     cap = np.fromiter((g.capacity for g in act), float, len(act))
     mem = np.fromiter((g.members for g in act), float, len(act))
     return gid, area, cap - mem, cap
+
+
+@njit(cache=True)
+def _release(n, group, gone):
+    for i in range(n):
+        g = group[i]
+        group[i] = -1 if gone[max(g, 0)] else g
+
+
+def release_members(r, closed: np.ndarray, n_groups: int) -> None:
+    """Members and volunteers of closed groups are left without a group."""
+    gone = np.zeros(n_groups, np.bool_)
+    gone[closed] = True
+    _release(r.n, r.group, gone)

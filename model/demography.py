@@ -3,9 +3,30 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from .parameters import MortalityParams, PopulationParams
 from .residents import CARE_HOME, HOSPITAL, NEVER, Residents, new_person_draws
+
+
+@njit(cache=True, inline="always")
+def _hazard(age, male, excess, log_a_f, log_a_m, b, beta, background, infant, lm_f, lm_m):
+    log_a = log_a_m if male else log_a_f
+    lm = lm_m if male else lm_f
+    base = np.exp(log_a + b * age) + background + (infant if age < 1.0 else 0.0)
+    return base * np.exp(beta * excess - beta * beta / 2 + lm)
+
+
+@njit(cache=True)
+def _hazards(n, age, sex, excess, log_a_f, log_a_m, b, beta, background, infant, lm_f, lm_m, out):
+    for i in range(n):
+        out[i] = _hazard(age[i], sex[i] == 1, excess[i], log_a_f, log_a_m, b, beta, background, infant, lm_f, lm_m)
+
+
+def _args(p: MortalityParams, hm_male: float, hm_female: float) -> tuple:
+    b = p.gompertz_slope
+    return (np.log(b) - b * p.modal_age_female, np.log(b) - b * p.modal_age_male, b, p.frailty_log_hazard,
+            p.background, p.infant_mortality, np.log(hm_female), np.log(hm_male))
 
 
 def annual_hazard(p: MortalityParams, age: np.ndarray, sex: np.ndarray, excess: np.ndarray,
@@ -14,25 +35,58 @@ def annual_hazard(p: MortalityParams, age: np.ndarray, sex: np.ndarray, excess: 
 
     a = b exp(-b mode) puts the Gompertz mode at the modal age of death; the -beta^2/2 term makes the
     frailty factor average 1 over u ~ N(0,1), so the modal age describes a typical resident."""
+    out = np.empty(age.size, np.float64)
+    _hazards(age.size, age, sex, excess, *_args(p, hm_male, hm_female), out)
+    return out
+
+
+@njit(cache=True)
+def _exponent(n, excess, sex, beta, c_f, c_m, out):
+    for i in range(n):
+        out[i] = beta * excess[i] + c_f + (c_m - c_f) * sex[i]
+
+
+@njit(cache=True)
+def _die(n, alive, setting, age, gomp, frail, e12, background, infant, hosp_mult, ch_mult, out):
+    """Die when 12 x Exp(1) < annual hazard (e12 = -12 log(1 - u)): the same law as u < 1 - exp(-h/12).
+    Writes a 0/1 mask (a vectorisable loop); np.flatnonzero then lists the deaths."""
+    for i in range(n):
+        s = setting[i]
+        h = (gomp[i] + background + infant * (age[i] < 1.0)) * frail[i] \
+            * (1.0 + (hosp_mult - 1.0) * (s == HOSPITAL) + (ch_mult - 1.0) * (s == CARE_HOME))
+        out[i] = alive[i] & (e12[i] < h)
+
+
+def set_gompertz(p: MortalityParams, r: Residents, idx) -> None:
+    """The Gompertz term for given residents from their age and sex (at creation; ageing updates it)."""
     b = p.gompertz_slope
-    beta = np.float32(p.frailty_log_hazard)
-    log_a = np.where(sex == 1, np.float32(np.log(b) - b * p.modal_age_male), np.float32(np.log(b) - b * p.modal_age_female))
-    log_mult = np.where(sex == 1, np.float32(np.log(hm_male)), np.float32(np.log(hm_female)))
-    frail = np.exp(beta * excess + log_mult - beta * beta / 2)
-    base = np.exp(log_a + np.float32(b) * age) + np.float32(p.background) + np.float32(p.infant_mortality) * (age < 1)
-    return base * frail
+    mode = np.where(r.sex[idx] == 1, p.modal_age_male, p.modal_age_female)
+    r.gomp[idx] = (b * np.exp(b * (r.age[idx] - mode))).astype(np.float32)
+
+
+def age_one_month(p: MortalityParams, r: Residents) -> None:
+    """Everyone in use is a month older; the Gompertz term grows by exp(b/12) (no exp per resident)."""
+    r.age[: r.n] += np.float32(1.0 / 12.0)
+    r.gomp[: r.n] *= np.float32(np.exp(p.gompertz_slope / 12.0))
 
 
 def deaths(p: MortalityParams, r: Residents, rng: np.random.Generator, excess: np.ndarray,
            hm_male: float, hm_female: float) -> np.ndarray:
-    """Indices of residents who die this month (one uniform per slot, so streams stay aligned)."""
+    """Indices of residents who die this month (one uniform per slot, so streams stay aligned).
+
+    Care-home residents and inpatients have their hazard multiplied (care_home_multiplier, hospital_multiplier).
+    One exp per resident (the frailty factor) in NumPy's SIMD loop; the Gompertz term is a kept column."""
     n = r.n
     u = rng.random(n, dtype=np.float32)
-    h = annual_hazard(p, r.age[:n], r.sex[:n], excess, hm_male, hm_female)
-    setting = r.setting[:n]
-    h = np.where(setting == HOSPITAL, h * np.float32(p.hospital_multiplier), h)
-    h = np.where(setting == CARE_HOME, h * np.float32(p.care_home_multiplier), h)
-    die = (u < -np.expm1(-h / np.float32(12.0))) & r.alive[:n]
+    beta = p.frailty_log_hazard
+    z = np.empty(n, np.float32)
+    _exponent(n, excess, r.sex, beta, np.log(hm_female) - beta * beta / 2, np.log(hm_male) - beta * beta / 2, z)
+    frail = np.exp(z)
+    e12 = np.log1p(-u)  # u < 1, so never log(0)
+    e12 *= np.float32(-12.0)
+    die = np.empty(n, np.bool_)
+    _die(n, r.alive, r.setting, r.age, r.gomp, frail, e12, p.background, p.infant_mortality,
+         p.hospital_multiplier, p.care_home_multiplier, die)
     return np.flatnonzero(die)
 
 
@@ -45,7 +99,7 @@ def remove(r: Residents, idx: np.ndarray) -> None:
     r.reab_until[idx] = NEVER
 
 
-def newcomers(p: PopulationParams, r: Residents, rng: np.random.Generator) -> tuple[int, int]:
+def newcomers(p: PopulationParams, mort: MortalityParams, r: Residents, rng: np.random.Generator) -> tuple[int, int]:
     """Births (age 0) and net in-migrants (young adults), placed where existing residents live.
 
     Returns (births, migrants). Negative net migration removes random adults aged 18-40."""
@@ -69,6 +123,7 @@ def newcomers(p: PopulationParams, r: Residents, rng: np.random.Generator) -> tu
         d = new_person_draws(rng, n_in)
         r.u[s], r.eta[s] = d["u"], d["eta"]
         r.prot[s] = 0.0
+        set_gompertz(mort, r, s)
         r.trust[s] = r.trust[src]
         r.connect[s] = r.connect[src]
         r.group[s] = -1

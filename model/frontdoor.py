@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .parameters import FrontDoorParams
 from .residents import HOME, HOME_CARE, Residents
@@ -32,14 +33,22 @@ class FrontDoorResult:
     demand_by_area: np.ndarray
 
 
+@njit(cache=True)
+def _contacts(n, alive, age, setting, need, last_contact, reab_until, u, m, recontact, rate, out):
+    for i in range(n):
+        out[i] = (alive[i] & (age[i] >= 18.0) & (setting[i] == HOME) & need[i]
+                  & ((m - last_contact[i]) >= recontact) & (reab_until[i] < m) & (u[i] < rate))
+
+
 def step_front_door(p: FrontDoorParams, r: Residents, rng: np.random.Generator, m: int, need: np.ndarray,
                     ch_level: np.ndarray, staff_area: np.ndarray, staff_sb: np.ndarray, n_areas: int,
                     room_by_area: np.ndarray, pick_group) -> FrontDoorResult:
     n = r.n
     u = rng.random(n, dtype=np.float32)
-    eligible = (r.alive[:n] & (r.age[:n] >= 18) & (r.setting[:n] == HOME) & need & ((m - r.last_contact[:n]) >= p.recontact_months)
-                & (r.reab_until[:n] < m))
-    idx = np.flatnonzero(eligible & (u < np.float32(p.contact_rate)))
+    contact = np.empty(n, np.bool_)
+    _contacts(n, r.alive, r.age, r.setting, need, r.last_contact, r.reab_until, u, m, p.recontact_months,
+              p.contact_rate, contact)
+    idx = np.flatnonzero(contact)
     k = idx.size
     paths = {name: np.empty(0, np.int64) for name in PATHS}
     ns = staff_area.size

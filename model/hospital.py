@@ -58,7 +58,7 @@ def discharge(p: HospitalParams, r: Residents, rng: np.random.Generator, need: n
     return Discharges(inpat[ch], inpat[reab], inpat[hc], inpat[home], delayed, onward)
 
 
-def admit(p: HospitalParams, r: Residents, rng: np.random.Generator, f: np.ndarray, thr: np.ndarray,
+def admit(p: HospitalParams, r: Residents, rng: np.random.Generator, gap: np.ndarray,
           need: np.ndarray, quality: float) -> np.ndarray:
     """Emergency admissions of adults: rate rises with frailty, unmet need, and poor care-home quality."""
     n = r.n
@@ -71,7 +71,7 @@ def admit(p: HospitalParams, r: Residents, rng: np.random.Generator, f: np.ndarr
     age = r.age[cand]
     setting = r.setting[cand]
     base = np.where(age >= 65, np.float32(p.admission_rate_65_plus), np.float32(p.admission_rate_under_65))
-    rate = base * np.exp(np.float32(p.admission_frailty) * np.minimum(f[cand] - thr[cand], np.float32(4.0)))
+    rate = base * np.exp(np.float32(p.admission_frailty) * np.minimum(gap[cand], np.float32(4.0)))
     unmet = need[cand] & (setting == HOME) & (r.group[cand] < 0)
     rate = np.where(unmet, rate * np.float32(p.unmet_need_multiplier), rate)
     rate = np.where(setting == CARE_HOME, rate * np.float32(max(0.0, 1.0 - p.quality_effect * (quality - 0.6))), rate)

@@ -9,13 +9,83 @@ financial year. `outcomes()` turns them into the published measures (observation
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from . import observation as obs
 from .calendar import fy_label, month_of, year_of
 
 N_BANDS = len(obs.LIFE_TABLE_AGES)
+
+# Sums over living residents, computed in one pass each month (finance and the monthly row both use them).
+AGG = ("pop", "pop65", "pop18", "adults", "good", "frailty", "connect", "isolated_adults", "volunteer_adults",
+       "members", "trust", "home_care", "care_home", "care_home_funded")
+
+
+@njit(cache=True, fastmath=True)  # reductions: lets LLVM vectorise the sums
+def _aggregate(n, alive, age, sex, dep, u, prot, connect, volunteer, group, trust, setting, funded, area,
+               slope, dep_eff, shift, thr_f, thr_m, inv_trust_base, elasticity, out, members, volunteers,
+               pop_area, trust_factor_area):
+    # Residents are in random order, so every test is written as arithmetic on 0/1 values: branches
+    # would be mispredicted half the time and cost more than the sums themselves.
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = s8 = s9 = s10 = s11 = s12 = s13 = 0.0
+    dthr = thr_m - thr_f
+    unit = elasticity == 1.0
+    for i in range(n):
+        w = 1.0 * alive[i]
+        a = age[i]
+        f = a * slope + dep_eff * (dep[i] - 0.5) + shift + u[i] - prot[i]
+        ad = w * (a >= 16.0)
+        st = setting[i]
+        g = group[i]
+        s0 += w
+        s1 += w * (a >= 65.0)
+        s2 += w * (a >= 18.0)
+        s3 += ad
+        s4 += w * (f < thr_f + dthr * sex[i])
+        s5 += w * f
+        s6 += w * connect[i]
+        s7 += ad * (connect[i] < 0.3)
+        s8 += ad * volunteer[i]
+        s9 += w * (g >= 0)
+        s10 += w * trust[i]
+        s11 += w * (st == 1)
+        s12 += w * (st == 2)
+        s13 += w * (st == 2) * funded[i]
+        ar = area[i]
+        pop_area[ar] += w
+        tr = max(trust[i], 1e-3) * inv_trust_base
+        trust_factor_area[ar] += w * (tr if unit else tr ** elasticity)
+        if g >= 0:  # the dead have no group (demography.remove)
+            members[g] += 1
+            volunteers[g] += volunteer[i]
+    out[0] = s0; out[1] = s1; out[2] = s2; out[3] = s3; out[4] = s4; out[5] = s5; out[6] = s6  # noqa: E702
+    out[7] = s7; out[8] = s8; out[9] = s9; out[10] = s10; out[11] = s11; out[12] = s12; out[13] = s13  # noqa: E702
+
+
+@dataclass
+class Tally:
+    """One pass over the living: totals (AGG names), and what community groups need to know."""
+
+    totals: dict[str, float]
+    members: np.ndarray           # per group id
+    volunteers: np.ndarray        # per group id
+    pop_area: np.ndarray          # residents per service area
+    trust_factor_area: np.ndarray  # summed trust factor per area (founding of groups)
+
+
+def aggregate(r, hp, shift: float, n_groups: int, n_areas: int, tp) -> Tally:
+    """Population counts and sums of state over the living (full-borough scaling is the caller's)."""
+    out = np.zeros(len(AGG))
+    t = Tally({}, np.zeros(n_groups, np.int64), np.zeros(n_groups, np.int64), np.zeros(n_areas), np.zeros(n_areas))
+    _aggregate(r.n, r.alive, r.age, r.sex, r.dep, r.u, r.prot, r.connect, r.volunteer, r.group, r.trust, r.setting,
+               r.funded, r.area, hp.age_slope_per_decade / 10.0, hp.deprivation_effect, shift, hp.threshold_female,
+               hp.threshold_male, 1.0 / tp.base, float(tp.volunteering_elasticity), out, t.members, t.volunteers,
+               t.pop_area, t.trust_factor_area)
+    t.totals = dict(zip(AGG, out.tolist()))
+    return t
 
 
 class Recorder:

@@ -31,15 +31,15 @@ from . import health as H
 from .adoption import levers_at
 from .calendar import days_in_month, fy_start, label, month_of, year_of
 from .care_market import home_care_transitions, place_in_care_homes, quality_target, step_quality, national_quality_gain
-from .community import CommunityGroup, group_arrays
+from .community import CommunityGroup, group_arrays, release_members
 from .context import context_at
-from .demography import deaths as draw_deaths, newcomers, remove
+from .demography import age_one_month, deaths as draw_deaths, newcomers, remove, set_gompertz
 from .finance import Finance
 from .frontdoor import step_front_door
 from .hospital import ReablementFollowUp, admit, discharge
-from .measures import Recorder
+from .measures import Recorder, aggregate
 from .parameters import Scenario, month_index
-from .relationship import step_trust, trust_target
+from .relationship import step_trust
 from .residents import CARE_HOME, HOME, HOME_CARE, HOSPITAL, NEVER, ResidentView, build_population
 from .social import GroupIndex, equilibrium_connectedness, step_social, trust_factor
 from .staff import Staff, practice_arrays, turnover_rate
@@ -68,6 +68,7 @@ class DealModel(mesa.Model):
         r = self.residents
         n = r.n
         r.trust[:n] = s.trust.base
+        set_gompertz(s.mortality, r, slice(0, n))
         equilibrium_connectedness(s.social, r)
         # Initial care settings from the same need levels the rules use; the burn-in settles the rest.
         f = H.frailty(s.health, r, 0.0)
@@ -93,6 +94,7 @@ class DealModel(mesa.Model):
         self._group_index()
         r.group[vols] = self.gindex.choose(r.area[vols].astype(np.int64), init.random(vols.size))
         self.pressure = np.full(self.n_areas, 0.9)
+        self.tally = aggregate(r, s.health, 0.0, len(self.groups), self.n_areas, s.trust)
         self.quality = s.care_market.baseline_quality + s.care_market.national_gain * national_quality_gain(self.m)
         self.finance = Finance(s.finance, fix_month=self.start)
         self.follow_up = ReablementFollowUp()
@@ -161,7 +163,7 @@ class DealModel(mesa.Model):
         self.finance.update_tax(fy, lev.tax_freeze)
         # 3. trust
         cut = self.finance.last.get("other_services_cut", 0.0)
-        step_trust(s.trust, r, trust_target(s.trust, r, m, lev.tax_freeze, self.invest_per_head, cut))
+        step_trust(s.trust, r, m, lev.tax_freeze, self.invest_per_head, cut)
         # 4. staff
         trained_now = self._staff_month(lev.practice)
         # 5. community groups
@@ -169,18 +171,13 @@ class DealModel(mesa.Model):
         # 6. social life
         step_social(s.social, s.trust, r, st["social"], self.gindex, lev.citizen)
         # 7. health
-        target = H.protection_target(s.health, r, s.social.connectedness_base, lev.citizen)
-        H.step_health(s.health, r, st["health"], target)
-        ex = H.excess(s.health, r, ctx.frailty_shift)
-        f = r.age[: r.n] * np.float32(s.health.age_slope_per_decade / 10.0) + ex
-        thr = H.thresholds(s.health, r)
-        need = H.need_level(s.health, f, thr)
-        chl = H.care_home_level(s.health, f, thr, r.age[: r.n])
+        hs = H.month(s.health, r, st["health"], s.social.connectedness_base, lev.citizen, ctx.frailty_shift)
+        ex, need, chl = hs.excess, hs.need, hs.ch
         # 8. hospital
         offer = lev.reablement_offer if lev.reablement_offer is not None else s.hospital.reablement_offer
         home_first = s.deal.home_first * lev.integration
         dis = discharge(s.hospital, r, st["hospital"], need, chl, home_first, offer, float(self.pressure.mean()))
-        adm = admit(s.hospital, r, st["hospital"], f, thr, need, self.quality)
+        adm = admit(s.hospital, r, st["hospital"], hs.gap, need, self.quality)
         self._start_reablement(dis.to_reablement, m)
         old_reab = dis.to_reablement[r.age[dis.to_reablement] >= 65]
         self.follow_up.add(m, fy, old_reab)
@@ -216,24 +213,22 @@ class DealModel(mesa.Model):
         if record:
             self.recorder.add_deaths(m, r.age[dead], r.sex[dead])
         remove(r, dead)
-        r.age[: r.n] += np.float32(1.0 / 12.0)
-        births, migrants = newcomers(s.population, r, st["demography"])
+        age_one_month(s.mortality, r)
+        births, migrants = newcomers(s.population, s.mortality, r, st["demography"])
         # 12. finance
-        n = r.n
-        alive = r.alive[:n]
-        setting = r.setting[:n]
+        self.tally = aggregate(r, s.health, ctx.frailty_shift, len(self.groups), A, s.trust)
+        agg = self.tally.totals
         k = self.scale_inv
         reab_eps = dis.to_reablement.size + fd.paths["reablement"].size
         fin = self.finance.month(
-            m, home_care_clients=float((alive & (setting == HOME_CARE)).sum()) * k,
-            funded_care_home=float((alive & (setting == CARE_HOME) & r.funded[:n]).sum()) * k,
+            m, home_care_clients=agg["home_care"] * k, funded_care_home=agg["care_home_funded"] * k,
             reablement_episodes=reab_eps * k, community_paid_gbp_m=paid_k / 1000.0 * k,
             care_home_fund_gbp_m=lev.care_home_fund_gbp_m,
             training_gbp_m=trained_now * s.deal.training_gbp_per_staff / 1e6 * k)
         # 13. measurement
         self.follow_up.check(r, m, record)
         if record:
-            self._record(m, fy, ctx.frailty_shift, fd, adm, dis, dead, births, migrants, counted[0], lev, fin)
+            self._record(m, fy, ctx.frailty_shift, agg, fd, adm, dis, dead, births, migrants, counted[0], lev, fin)
         self.m += 1
 
     def _start_reablement(self, idx: np.ndarray, m: int) -> None:
@@ -280,11 +275,10 @@ class DealModel(mesa.Model):
         r = self.residents
         rng = self.streams["community"]
         n = r.n
-        alive = r.alive[:n]
-        grp = r.group[:n]
         ng = len(self.groups)
-        mem = np.bincount(grp[alive & (grp >= 0)], minlength=ng)
-        vol = np.bincount(grp[alive & (grp >= 0) & r.volunteer[:n]], minlength=ng)
+        # Counts from the end of last month's tally: nothing since has changed membership or residence.
+        t = self.tally
+        mem, vol, pop_area, tf_sum = t.members, t.volunteers, t.pop_area, t.trust_factor_area
         active = [g for g in self.groups if g.active]
         u = rng.random(len(active))
         closed = []
@@ -296,15 +290,9 @@ class DealModel(mesa.Model):
             if not g.active:
                 closed.append(g.gid)
         if closed:
-            gone = np.zeros(ng, bool)
-            gone[closed] = True
-            member_idx = np.flatnonzero(grp >= 0)
-            r.group[member_idx[gone[grp[member_idx]]]] = -1
+            release_members(r, np.asarray(closed, np.int64), ng)
         # Founding: local, faster where trust is higher.
-        area = r.area[:n]
-        pop_area = np.bincount(area[alive], minlength=self.n_areas)
-        tf = np.bincount(area[alive], weights=trust_factor(self.sc.trust, self.sc.social, r.trust[:n][alive]),
-                         minlength=self.n_areas) / np.maximum(pop_area, 1)
+        tf = tf_sum / np.maximum(pop_area, 1)
         for a, k in enumerate(rng.poisson(p.founding_per_100k * pop_area / 1e5 * tf)):
             for _ in range(int(k)):
                 self._new_group(a)
@@ -332,32 +320,29 @@ class DealModel(mesa.Model):
                                                p.conversations_per_month), minlength=self.n_areas)
         self.pressure = np.where(cap > 0, fd.demand_by_area / np.maximum(cap, 1e-9), 2.0)
 
-    def _record(self, m, fy, shift, fd, adm, dis, dead, births, migrants, ch_adm65, lev, fin) -> None:
+    def _record(self, m, fy, shift, agg, fd, adm, dis, dead, births, migrants, ch_adm65, lev, fin) -> None:
         r, k = self.residents, self.scale_inv
-        f = H.frailty(self.sc.health, r, shift)  # after births and deaths: the month's end state
-        thr = H.thresholds(self.sc.health, r)
-        n = r.n
-        alive = r.alive[:n]
-        age = r.age[:n]
-        setting = r.setting[:n]
-        pop = float(alive.sum())
-        pop65 = float((alive & (age >= 65)).sum())
-        pop18 = float((alive & (age >= 18)).sum())
-        adults = alive & (age >= 16)
-        good = f < thr
+        pop, pop65, pop18 = agg["pop"], agg["pop65"], agg["pop18"]
         rec = self.recorder
         acc = rec.fy
         acc["ch_adm_65"][fy] += ch_adm65 * k
         acc["delayed_days"][fy] += dis.delayed_bed_days * k
         acc["days"][fy] += days_in_month(m)
         if month_of(m) == 7:
+            # Mid-year: exposure for the life table, and the survey (frailty only for the respondents).
             y = year_of(m)
-            idx = np.flatnonzero(alive)
+            n = r.n
+            idx = np.flatnonzero(r.alive[:n])
             svy = self.streams["survey"]
             ns = self.sc.observation.survey_per_year
             pick = idx[svy.integers(0, idx.size, ns)] if self.scale < 1.0 or ns > idx.size else \
                 svy.choice(idx, ns, replace=False)
-            rec.mid_year(m, age[alive], r.sex[:n][alive], age[pick], r.sex[pick], good[pick], k)
+            hp = self.sc.health
+            f_pick = (r.age[pick] * np.float32(hp.age_slope_per_decade / 10.0)
+                      + np.float32(hp.deprivation_effect) * (r.dep[pick] - np.float32(0.5)) + np.float32(shift)
+                      + r.u[pick] - r.prot[pick])
+            thr_pick = np.where(r.sex[pick] == 1, hp.threshold_male, hp.threshold_female)
+            rec.mid_year(m, r.age[idx], r.sex[idx], r.age[pick], r.sex[pick], f_pick < thr_pick, k)
             acc["pop65"][fy] = pop65 * k
             acc["pop18"][fy] = pop18 * k
             rec.annual["care_quality"][y] = self.quality
@@ -374,12 +359,12 @@ class DealModel(mesa.Model):
             "month": label(m),
             "population": pop * k, "population_65_plus": pop65 * k, "births": births * k,
             "deaths": dead.size * k, "net_migrants": migrants * k,
-            "good_health_share": float(good[alive].mean()), "mean_frailty": float(f[alive].mean()),
-            "connectedness_mean": float(r.connect[:n][alive].mean()),
-            "isolated_share": float((r.connect[:n][adults] < 0.3).mean()),
-            "volunteer_share_adults": float(r.volunteer[:n][adults].mean()),
-            "group_members": float((alive & (r.group[:n] >= 0)).sum()) * k,
-            "trust_mean": float(r.trust[:n][alive].mean()),
+            "good_health_share": agg["good"] / pop, "mean_frailty": agg["frailty"] / pop,
+            "connectedness_mean": agg["connect"] / pop,
+            "isolated_share": agg["isolated_adults"] / agg["adults"],
+            "volunteer_share_adults": agg["volunteer_adults"] / agg["adults"],
+            "group_members": agg["members"] * k,
+            "trust_mean": agg["trust"] / pop,
             "staff_practitioners": len(self.staff) * k,
             "staff_strengths_based_share": float(sb.mean()) if sb.size else 0.0,
             "staff_trained_share": float(np.mean([a.trained for a in self.staff])) if self.staff else 0.0,
@@ -391,8 +376,8 @@ class DealModel(mesa.Model):
             "front_door_contacts": fd.contacts * k,
             "strengths_based_conversations": fd.strengths_based * k,
             **{f"path_{name}": idx.size * k for name, idx in fd.paths.items()},
-            "home_care_clients": float((alive & (setting == HOME_CARE)).sum()) * k,
-            "care_home_residents": float((alive & (setting == CARE_HOME)).sum()) * k,
+            "home_care_clients": agg["home_care"] * k,
+            "care_home_residents": agg["care_home"] * k,
             "care_home_admissions_65_funded": ch_adm65 * k,
             "hospital_admissions": adm.size * k,
             "hospital_discharges_onward": dis.onward * k,

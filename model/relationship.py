@@ -8,23 +8,25 @@ self-help (social.py, health.py). Deterministic: no random stream.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from .parameters import TrustParams
 from .residents import Residents
 
 
-def trust_target(p: TrustParams, r: Residents, m: int, tax_freeze: bool,
-                 invest_per_head_by_area: np.ndarray, cut_share: float) -> np.ndarray:
-    n = r.n
-    t = np.full(n, p.base + (p.w_tax if tax_freeze else 0.0) - p.w_cuts * min(1.0, max(cut_share, 0.0) / 0.5),
-                np.float32)
-    if invest_per_head_by_area.any():
-        t += (np.float32(p.w_investment) * np.minimum(invest_per_head_by_area / 10.0, 1.0).astype(np.float32))[r.area[:n]]
-    t += np.float32(p.w_conversation) * ((m - r.last_sb[:n]) < 12)
-    return t
+@njit(cache=True)
+def _trust(n, trust, area, last_sb, m, common, by_area, w_conv, inv_tau):
+    for i in range(n):
+        t = common + by_area[area[i]] + w_conv * ((m - last_sb[i]) < 12)
+        v = trust[i] + (t - trust[i]) * inv_tau
+        trust[i] = min(max(v, 0.0), 1.0)
 
 
-def step_trust(p: TrustParams, r: Residents, target: np.ndarray) -> None:
-    tr = r.trust[:n] if (n := r.n) else r.trust[:0]
-    tr += (target - tr) * np.float32(1.0 / p.months)
-    np.clip(tr, 0.0, 1.0, out=tr)
+def step_trust(p: TrustParams, r: Residents, m: int, tax_freeze: bool, invest_per_head_by_area: np.ndarray,
+               cut_share: float) -> None:
+    """Trust relaxes over `months` towards
+    base + w_tax [tax frozen] + w_investment min(1, investment per head in the area / GBP 10)
+    + w_conversation [strengths-based conversation in the last 12 months] - w_cuts min(1, cut share / 0.5)."""
+    common = p.base + (p.w_tax if tax_freeze else 0.0) - p.w_cuts * min(1.0, max(cut_share, 0.0) / 0.5)
+    by_area = (p.w_investment * np.minimum(np.asarray(invest_per_head_by_area, float) / 10.0, 1.0)).astype(np.float32)
+    _trust(r.n, r.trust, r.area, r.last_sb, m, common, by_area, p.w_conversation, 1.0 / p.months)

@@ -34,6 +34,7 @@ COLUMNS = {
     "ward": (np.int16, "electoral ward"),
     "dep": (np.float32, "deprivation: national percentile of the home's small area, 1 = most deprived"),
     "u": (np.float32, "individual frailty deviation, AR(1), stationary N(0,1)"),
+    "gomp": (np.float32, "Gompertz term a exp(b age) of the mortality hazard (per year), kept up to date as people age"),
     "prot": (np.float32, "protection built from connection and support (frailty SD)"),
     "eta": (np.float32, "personal connectedness offset"),
     "connect": (np.float32, "social connectedness 0-1"),

@@ -8,6 +8,7 @@ group's spare capacity, so community capacity near a person decides whether they
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from .parameters import SocialParams, TrustParams
 from .residents import CARE_HOME, Residents
@@ -59,47 +60,69 @@ def trust_factor(tp: TrustParams, sp: SocialParams, trust: np.ndarray) -> np.nda
     return np.power(np.maximum(trust, 1e-3) / np.float32(tp.base), np.float32(tp.volunteering_elasticity))
 
 
+@njit(cache=True)
+def _volunteer_and_groups(n, alive, setting, age, dep, trust, area, vol, grp, u, v, citizen, room, age_lut,
+                          inv_base, elasticity, camp_w, start, stop, leave_p, join_rate, join_out):
+    """Volunteering spells and group leaving; join_out marks candidates for joining. Returns how many began.
+
+    Written with 0/1 arithmetic: residents are in random order, so branches would be mispredicted."""
+    began_n = 0
+    unit = elasticity == 1.0
+    for i in range(n):
+        live = alive[i]
+        at_home = live & (setting[i] != CARE_HOME)
+        tr = max(trust[i], 1e-3) * inv_base
+        tf = tr if unit else tr ** elasticity
+        p_start = start * age_lut[min(int(age[i]), 120)] * (1.0 - 0.35 * (dep[i] - 0.5)) * tf \
+            * (1.0 + camp_w * citizen[area[i]])
+        was = vol[i]
+        began = (not was) & at_home & (u[i] < p_start)
+        ended = was & ((u[i] < stop) | (not at_home))
+        now = (was & (not ended)) | began
+        vol[i] = now
+        began_n += began
+        g = grp[i]
+        leave = (g >= 0) & (not now) & (v[i] < leave_p)
+        grp[i] = -1 if leave else g
+        join_out[i] = (g < 0) & at_home & (began | (v[i] < join_rate * tf * room[area[i]]))
+    return began_n
+
+
+@njit(cache=True)
+def _connectedness(n, alive, eta, dep, grp, vol, connect, base, sd, w_member, w_vol, w_dep, inv_tau):
+    for i in range(n):  # dead residents' slots are updated too: harmless, and keeps the loop vectorisable
+        t = base + sd * eta[i] + w_member * (grp[i] >= 0) + w_vol * vol[i] - w_dep * (dep[i] - 0.5)
+        c = connect[i] + (t - connect[i]) * inv_tau
+        connect[i] = min(max(c, 0.0), 1.0)
+
+
 def step_social(sp: SocialParams, tp: TrustParams, r: Residents, rng: np.random.Generator,
                 groups: GroupIndex, citizen_by_area: np.ndarray) -> dict[str, int]:
-    """Volunteering starts and stops, group joining and leaving, connectedness drift."""
+    """Volunteering starts and stops, group joining and leaving, connectedness drift.
+
+    Volunteering is a two-state process whose equilibrium is the national share at reference trust
+    (start rate scaled by age, deprivation, trust and the citizen campaign; stop rate 1/spell). Members
+    drift away (volunteers stay); others join a group nearby with probability join_rate x trust factor x
+    the area's free capacity share, new volunteers always try to join one. A member who leaves this month
+    does not rejoin in the same month. Connectedness then relaxes towards its personal target."""
     n = r.n
-    alive = r.alive[:n]
-    age = r.age[:n]
     u = rng.random(n, dtype=np.float32)
     v = rng.random(n, dtype=np.float32)
-    tf = trust_factor(tp, sp, r.trust[:n])
-    at_home = alive & (r.setting[:n] != CARE_HOME)
-    camp = np.float32(1.0) + np.float32(sp.campaign_volunteering) * citizen_by_area.astype(np.float32)[r.area[:n]]
-    # Volunteering: a two-state process whose equilibrium is the national share at reference trust.
-    stop = np.float32(1.0 / sp.volunteer_spell_months)
-    start = np.float32(sp.volunteer_share / (1 - sp.volunteer_share) / sp.volunteer_spell_months)
-    agef = age_factor(age)
-    depf = np.float32(1.0) - np.float32(0.35) * (r.dep[:n] - np.float32(0.5))
-    vol = r.volunteer[:n]
-    p_start = start * agef * depf * tf * camp
-    began = at_home & ~vol & (u < p_start)
-    ended = vol & ((u < stop) | ~at_home)
-    vol[began] = True
-    vol[ended] = False
-    # Groups: members drift away (volunteers stay), others join if there is room nearby.
-    grp = r.group[:n]
-    member = grp >= 0
-    leave = member & ~vol & (v < np.float32(1.0 / sp.membership_months))
-    grp[leave] = -1
-    p_join = np.float32(sp.join_rate) * tf * groups.room[r.area[:n]]
-    join = at_home & (grp < 0) & ((v < p_join) | began)
+    join = np.empty(n, np.bool_)
+    began = _volunteer_and_groups(
+        n, r.alive, r.setting, r.age, r.dep, r.trust, r.area, r.volunteer, r.group, u, v,
+        np.asarray(citizen_by_area, np.float32), groups.room, _AGE_LOOKUP, 1.0 / tp.base,
+        float(tp.volunteering_elasticity), sp.campaign_volunteering,
+        sp.volunteer_share / (1 - sp.volunteer_share) / sp.volunteer_spell_months,
+        1.0 / sp.volunteer_spell_months, 1.0 / sp.membership_months, sp.join_rate, join)
     idx = np.flatnonzero(join)
-    if idx.size:
-        grp[idx] = groups.choose(r.area[idx].astype(np.int64), rng.random(idx.size))
-    # Connectedness relaxes to a personal target.
-    target = (np.float32(sp.connectedness_base) + np.float32(sp.connectedness_sd) * r.eta[:n]
-              + np.float32(sp.connectedness_member) * (grp >= 0)
-              + np.float32(sp.connectedness_volunteer) * vol
-              - np.float32(sp.connectedness_deprivation) * (r.dep[:n] - np.float32(0.5)))
-    c = r.connect[:n]
-    c += (target - c) * np.float32(1.0 / sp.connectedness_months)
-    np.clip(c, 0.0, 1.0, out=c)
-    return {"volunteers_started": int(began.sum()), "group_joins": int(idx.size)}
+    k = idx.size
+    if k:
+        r.group[idx] = groups.choose(r.area[idx].astype(np.int64), rng.random(k))
+    _connectedness(n, r.alive, r.eta, r.dep, r.group, r.volunteer, r.connect, sp.connectedness_base,
+                   sp.connectedness_sd, sp.connectedness_member, sp.connectedness_volunteer,
+                   sp.connectedness_deprivation, 1.0 / sp.connectedness_months)
+    return {"volunteers_started": int(began), "group_joins": int(k)}
 
 
 def equilibrium_connectedness(sp: SocialParams, r: Residents) -> None:
