@@ -39,7 +39,6 @@ def _aggregate(n, alive, age, sex, dep, u, prot, connect, volunteer, group, trus
         f = a * slope + dep_eff * (dep[i] - 0.5) + shift + u[i] - prot[i]
         ad = w * (a >= 16.0)
         st = setting[i]
-        g = group[i]
         s0 += w
         s1 += w * (a >= 65.0)
         s2 += w * (a >= 18.0)
@@ -49,15 +48,19 @@ def _aggregate(n, alive, age, sex, dep, u, prot, connect, volunteer, group, trus
         s6 += w * connect[i]
         s7 += ad * (connect[i] < 0.3)
         s8 += ad * volunteer[i]
-        s9 += w * (g >= 0)
+        s9 += w * (group[i] >= 0)
         s10 += w * trust[i]
         s11 += w * (st == 1)
         s12 += w * (st == 2)
         s13 += w * (st == 2) * funded[i]
+    # Per-area and per-group counts in a second loop, so the sums above stay vectorised.
+    for i in range(n):
+        w = 1.0 * alive[i]
         ar = area[i]
         pop_area[ar] += w
         tr = max(trust[i], 1e-3) * inv_trust_base
         trust_factor_area[ar] += w * (tr if unit else tr ** elasticity)
+        g = group[i]
         if g >= 0:  # the dead have no group (demography.remove)
             members[g] += 1
             volunteers[g] += volunteer[i]
