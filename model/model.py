@@ -40,7 +40,7 @@ from .hospital import ReablementFollowUp, admit, discharge
 from .measures import Recorder, aggregate
 from .parameters import Scenario, month_index
 from .relationship import step_trust
-from .residents import CARE_HOME, HOME, HOME_CARE, HOSPITAL, NEVER, ResidentView, build_population
+from .residents import CARE_HOME, COLUMNS, HOME, HOME_CARE, HOSPITAL, NEVER, SETTINGS, ResidentView, build_population
 from .social import GroupIndex, equilibrium_connectedness, step_social, trust_factor
 from .staff import Staff, practice_arrays, turnover_rate
 from .streams import make_streams
@@ -102,6 +102,8 @@ class DealModel(mesa.Model):
         self.invest_per_head = np.zeros(self.n_areas)
         self.care_home_invest_gbp_m = 0.0
         self.deal_started: int | None = None
+        self.tracked: dict[int, list[dict]] = {}
+        self._shift = 0.0
         self.elapsed = 0.0
         # Burn-in under the rules themselves (no recording); the Deal never acts before `start`.
         while self.m < self.start:
@@ -227,6 +229,9 @@ class DealModel(mesa.Model):
             training_gbp_m=trained_now * s.deal.training_gbp_per_staff / 1e6 * k)
         # 13. measurement
         self.follow_up.check(r, m, record)
+        self._shift = ctx.frailty_shift
+        if record and self.tracked:
+            self._track_month(m)
         if record:
             self._record(m, fy, ctx.frailty_shift, agg, fd, adm, dis, dead, births, migrants, counted[0], lev, fin)
         self.m += 1
@@ -399,12 +404,33 @@ class DealModel(mesa.Model):
     def outcomes(self) -> dict[str, dict[str, float]]:
         return self.recorder.outcomes(1.0 / self.scale_inv)
 
-    def resident_history(self, index: int, months: int | None = None) -> dict[str, object]:
-        """The current state of one resident (columns are state, not history; see docs/ODD.md)."""
-        from .residents import COLUMNS, SETTINGS
+    def track(self, indices) -> None:
+        """Follow these residents month by month from now on (see `resident_history`)."""
+        r = self.residents
+        for i in indices:
+            if not 0 <= int(i) < r.n:
+                raise IndexError(f"resident {i} does not exist (0..{r.n - 1})")
+            self.tracked.setdefault(int(i), [])
+
+    def _track_month(self, m: int) -> None:
+        r = self.residents
+        hp = self.sc.health
+        for i, rows in self.tracked.items():
+            row = {c: getattr(r, c)[i].item() for c in COLUMNS}
+            row["month"] = label(m)
+            row["setting_name"] = SETTINGS.get(row["setting"], "?") if row["alive"] else "dead"
+            row["frailty"] = float(hp.age_slope_per_decade / 10 * r.age[i] + hp.deprivation_effect * (r.dep[i] - 0.5)
+                                   + self._shift + r.u[i] - r.prot[i])
+            row["good_health"] = row["frailty"] < (hp.threshold_male if r.sex[i] == 1 else hp.threshold_female)
+            rows.append(row)
+
+    def resident_history(self, index: int) -> list[dict[str, object]]:
+        """One row a recorded month for a tracked resident (`track` first), or just the current state."""
+        if index in self.tracked:
+            return list(self.tracked[index])
         r = self.residents
         if not 0 <= index < r.n:
             raise IndexError(f"resident {index} does not exist (0..{r.n - 1})")
         d = {c: getattr(r, c)[index].item() for c in COLUMNS}
         d["setting_name"] = SETTINGS.get(d["setting"], "?")
-        return d
+        return [d]

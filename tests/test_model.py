@@ -252,3 +252,20 @@ def test_full_scale_smoke():
     o = m.outcomes()
     assert set(o["hle_male"]) >= {"2009-11", "2015-17", "2017-19"}
     assert 50 < o["hle_male"]["2009-11"] < 70 and 70 < o["le_female"]["2015-17"] < 90
+
+
+def test_resident_history_and_agent_view():
+    m = DealModel(scenario("wigan.yaml"), seed=2, scale=0.01)
+    old = int(np.flatnonzero(m.residents.age[: m.residents.n] > 80)[0])
+    m.track([0, old])
+    m.run()
+    h = m.resident_history(old)
+    assert len(h) == 204 and h[0]["month"] == "2009-01"
+    ages = [row["age"] for row in h if row["alive"]]
+    assert np.allclose(np.diff(ages), 1 / 12, atol=1e-4)  # ages a month at a time while alive
+    view = m.resident(old)
+    assert view.age == m.residents.age[old] and view.setting == m.residents.setting[old]
+    view.trust = 0.25  # the view writes the column: it holds no state of its own
+    assert m.residents.trust[old] == np.float32(0.25)
+    with pytest.raises(IndexError):
+        m.track([10**9])
