@@ -91,6 +91,20 @@ def aggregate(r, hp, shift: float, n_groups: int, n_areas: int, tp) -> Tally:
     return t
 
 
+def sullivan_robust(deaths: np.ndarray, exposure: np.ndarray, good: np.ndarray, resp: np.ndarray) -> dict | None:
+    """Sullivan HLE on ONS's bands; if the open 90+ band has no deaths (small samples), on bands closed at 85+
+    as ONS did for small areas; None if even that cannot be computed."""
+    try:
+        return obs.sullivan(deaths, exposure, good, resp)
+    except ValueError:
+        pass
+    merge = lambda a: np.r_[a[:-2], a[-2:].sum()]  # noqa: E731
+    try:
+        return obs.sullivan(merge(deaths), merge(exposure), merge(good), merge(resp), starts=obs.LIFE_TABLE_AGES[:-1])
+    except ValueError:
+        return None
+
+
 class Recorder:
     def __init__(self, start: int, end: int):
         self.start, self.end = start, end
@@ -148,7 +162,9 @@ class Recorder:
                 g = obs.pool_years(self.good, y)
                 n = obs.pool_years(self.resp, y)
                 for s, name in ((1, "male"), (0, "female")):
-                    res = obs.sullivan(d[s], e[s], g[s], n[s])
+                    res = sullivan_robust(d[s], e[s], g[s], n[s])
+                    if res is None:  # too few people to measure (tiny --scale): reported as missing
+                        continue
                     out[f"hle_{name}"][lab] = round(float(res["hle"]), 3)
                     out[f"le_{name}"][lab] = round(float(res["le"]), 3)
                     out[f"hle_{name}_se"][lab] = round(float(res["hle_se"]), 3)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "OutputError", "MARKER", "check_destination", "atomic_folder", "unique_default",
+    "OutputError", "MARKER", "check_destination", "atomic_folder", "unique_default", "signals_deferred",
     "write_csv", "write_parquet", "write_json", "write_text", "jsonable",
     "quantiles", "summarise_differences", "summary_rows", "write_summary_csv", "long_table",
 ]
@@ -82,35 +82,54 @@ def unique_default(base: str | os.PathLike[str]) -> Path:
 
 
 @contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM while moving folders, so an interrupt cannot leave a half-moved result."""
-    sigs = {signal.SIGINT, signal.SIGTERM}
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM during a step that must not be cut in half (moving folders, starting worker
+    processes); a signal that arrives meanwhile takes effect (its previous handler runs) when the block ends.
+
+    Python-level handlers are swapped rather than the thread's signal mask, because numerical libraries
+    start native threads that would still receive a blocked signal.
+    """
+    received: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        received.append(signum)
+
     try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    except (AttributeError, ValueError, OSError):  # not the main thread, or no pthread_sigmask
+        old = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: signals go to the main thread anyway
         yield
         return
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(received):
+            handler = old[sig]
+            if callable(handler):
+                handler(sig, None)  # e.g. Python's default SIGINT handler raises KeyboardInterrupt
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), sig)
 
 
 @contextmanager
-def atomic_folder(final: str | os.PathLike[str], force: bool = False) -> Iterator[Path]:
+def atomic_folder(final: str | os.PathLike[str], force: bool = False,
+                  written: list[Path] | None = None) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``final``; rename it to ``final`` when the block completes.
 
-    On any exception (including KeyboardInterrupt) the temporary folder is removed and the exception
-    re-raised; ``final`` is then left as it was.
+    On any exception (including KeyboardInterrupt) before the rename, the temporary folder is removed and
+    the exception re-raised; ``final`` is then left as it was. The rename itself is not interrupted (a
+    signal is held until it is done); once it is done, ``final`` is appended to ``written``.
     """
     path = check_destination(final, force)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    committed = False
     try:
         yield tmp
-        with _signals_blocked():
+        with signals_deferred():
             if path.exists():
                 check_destination(final, force)  # it may have appeared since; raise unless replaceable
                 old = path.with_name(f"{path.name}.old-{os.getpid()}")
@@ -119,9 +138,13 @@ def atomic_folder(final: str | os.PathLike[str], force: bool = False) -> Iterato
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 os.replace(tmp, path)
+            committed = True
+            if written is not None:
+                written.append(path)
     except BaseException:
-        with _signals_blocked():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if not committed:
+            with signals_deferred():
+                shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

@@ -272,3 +272,19 @@ def test_per_100k_and_rolling_mean():
     assert rolling_mean(series, 1) == series
     assert rolling_mean(series, 5) == {}
     assert math.isnan(rolling_mean({"a": 1.0, "b": float("nan"), "c": 2.0}, 2)["c"])
+
+
+def test_sparse_top_band_falls_back_to_85_plus():
+    """At a tiny --scale the open 90+ band can have no deaths: HLE is then measured on bands closed at 85+."""
+    from model.measures import sullivan_robust
+    nb = len(LIFE_TABLE_AGES)
+    deaths = np.full(nb, 5.0)
+    deaths[-1] = 0.0
+    exposure = np.full(nb, 1000.0)
+    good, resp = np.full(nb, 40.0), np.full(nb, 50.0)
+    res = sullivan_robust(deaths, exposure, good, resp)
+    assert res is not None and 0 < res["hle"] < res["le"]
+    merged = sullivan(np.r_[deaths[:-2], 5.0], np.r_[exposure[:-2], 2000.0], np.r_[good[:-2], 80.0],
+                      np.r_[resp[:-2], 100.0], starts=LIFE_TABLE_AGES[:-1])
+    assert res["hle"] == merged["hle"]
+    assert sullivan_robust(np.zeros(nb), exposure, good, resp) is None
