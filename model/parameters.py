@@ -90,8 +90,8 @@ class MortalityParams(Strict):
 class HealthParams(Strict):
     age_slope_per_decade: float = P(0.36, "frailty SD per decade", 0.1, 1.0, "Sets how good health falls with age: E&W 81% good at all ages, about 50% at 65+, 25-31% at 85+ (ONS Census 2011, priors.yaml).")
     deprivation_effect: float = P(2.4, "frailty SD per unit deprivation", 0.0, 4.0, "Gap in frailty between the least and most deprived resident; sized so Wigan (more deprived) sits about 4 years of HLE below England in 2009-11 (HLE_ORIG).")
-    threshold_male: float = P(2.45, "frailty SD", 0.0, 6.0, "Frailty above which a man reports health not good; set so England's HLE is about 63 (HLE_ORIG 2009-11).")
-    threshold_female: float = P(2.47, "frailty SD", 0.0, 6.0, "As above for women; England female HLE about 64.")
+    threshold_male: float = P(2.55, "frailty SD", 0.0, 6.0, "Frailty above which a man reports health not good; set so England's HLE is about 63 (HLE_ORIG 2009-11).")
+    threshold_female: float = P(2.52, "frailty SD", 0.0, 6.0, "As above for women; England female HLE about 64.")
     persistence_months: float = P(60.0, "months", 6.0, 240.0, "Autocorrelation time of individual frailty (AR(1)); prior: health states persist over years.")
     need_margin: float = P(0.9, "frailty SD above the good-health threshold", 0.0, 3.0, "Frailty at which daily living needs support (front door eligible); prior.")
     care_home_margin: float = P(2.1, "frailty SD above the good-health threshold", 0.5, 5.0, "Frailty at which a resident can be placed in a care home; prior set so 3.2% of 65+ live in care homes (ONS 2011, priors.yaml).")
@@ -191,7 +191,7 @@ class HospitalParams(Strict):
     reablement_offer: float = P(0.028, "share of 65+ discharges", 0.0, 0.5, "ASCOF 2B(2): 2.8% of 65+ discharges offered reablement in England 2018/19 (ASCOF_NHSD); Wigan 4.6%.")
     care_home_discharge: float = P(0.45, "probability at care-home level need", 0.0, 1.0, "Discharge to a care home of residents whose need is at care-home level (prior).")
     home_care_discharge: float = P(0.1, "probability at eligible need", 0.0, 1.0, "Discharge with a new home-care package (prior).")
-    delay_days: float = P(4.8, "days per onward transfer at pressure 1", 0.0, 60.0, "Mean extra days of delayed patients (Jasinarachchi 2009); scaled by pressure.")
+    delay_days: float = P(3.0, "days per onward transfer at pressure 1", 0.0, 60.0, "Delayed patients wait 4.8 extra days on average (Jasinarachchi 2009); not every onward transfer is delayed, so the mean over all transfers is lower (prior).")
     delay_pressure_elasticity: float = P(1.5, "log delay per unit excess pressure", 0.0, 10.0, "Delays rise steeply when onward care is short (prior).")
     reablement_success: float = P(0.85, "probability of regaining independence", 0.0, 1.0, "Share still at home 91 days after reablement ~0.82 England (ASCOF 2B(1)); the model derives the measured share from deaths and admissions.")
 
