@@ -1,0 +1,368 @@
+"""The calibration commands of the command line: ``calibrate`` and ``validate``.
+
+simulate.py wires them in with ``calibration.cli.add_commands(subparsers)``; each parser's ``func`` is
+``cmd_calibrate`` / ``cmd_validate``, called as ``func(args)`` or ``func(args, argv)``, returning the exit status:
+0 done, 2 bad input (one line 'error: ...' on stderr), 130 interrupted (143 on SIGTERM). They also run on their
+own: ``python -m calibration.cli calibrate calibration/wigan.yaml``.
+
+    python simulate.py calibrate calibration/wigan.yaml [--workers N] [--scheduler ADDRESS] [--scale F] [--out DIR]
+    python simulate.py validate [--posterior FILE] [--draws N] [--seeds K] [--scale F] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # python -m calibration.cli from elsewhere
+    sys.path.insert(0, str(ROOT))
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+__all__ = ["add_commands", "cmd_calibrate", "cmd_validate", "main"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument types
+# ---------------------------------------------------------------------------------------------
+def _scale(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number above 0 and at most 1, got {text!r}") from None
+    if not math.isfinite(v) or not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1 (the share of the borough simulated), got {text!r}")
+    return v
+
+
+def _int(what: str, lo: int, hi: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            v = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be from {lo} to {hi}, got {v}")
+        return v
+
+    parse.__name__ = what
+    return parse
+
+
+def _minutes(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of minutes, got {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of minutes, got {text!r}")
+    return v
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add ``calibrate`` and ``validate`` to an argparse subparsers object."""
+    c = subparsers.add_parser("calibrate", help="calibrate the free parameters against Wigan's observed series (ABC-SMC)",
+                              description=(
+        "Approximate Bayesian computation (ABC-SMC, pyabc) of the parameters a calibration file marks as free, "
+        "each with its prior, against the 'fit' values of its targets. Each simulation runs the scenario with the "
+        "proposed values to simulation.end at simulation.scale, with a seed derived from the values; the distance is "
+        "Euclidean with each statistic divided by its target's sd. Stops at abc.max_generations, when the acceptance "
+        "rate falls below abc.min_acceptance_rate, or before a generation predicted to end after "
+        "abc.max_walltime_minutes. Writes the weighted posterior to calibration/posterior/<name>.csv (weight and "
+        "every free parameter) with its provenance in <name>.json, and copies both into the output folder, which "
+        "also keeps the pyabc database (abc.db): run the same command again to resume an interrupted calibration "
+        "from its last completed generation."))
+    c.add_argument("calibration", metavar="CALIBRATION", help="calibration file (YAML), e.g. calibration/wigan.yaml")
+    c.add_argument("--workers", type=_int("the number of workers", 1, 1024), default=None, metavar="N",
+                   help="local worker processes (default: all cores); ignored with --scheduler")
+    c.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run the simulations on a Dask cluster: its scheduler address, e.g. tcp://10.0.0.5:8786 "
+                        "(workers need dealsim installed and the scenario's data files)")
+    c.add_argument("--scale", type=_scale, default=None, metavar="F",
+                   help="share of the borough simulated, overriding simulation.scale in the calibration file")
+    c.add_argument("--out", metavar="DIR", default=None,
+                   help="folder for the pyabc database abc.db, state.json and a copy of the posterior (default "
+                        "results/calibration_<name>); an existing calibration there is resumed")
+    c.add_argument("--posterior", metavar="FILE", default=None,
+                   help="where to write the posterior CSV (and its .json) (default calibration/posterior/<name>.csv "
+                        "beside the calibration file)")
+    c.add_argument("--population-size", type=_int("the population size", 2, 100_000), default=None, metavar="N",
+                   help="particles per generation, overriding abc.population_size")
+    c.add_argument("--max-generations", type=_int("the number of generations", 1, 1000), default=None, metavar="N",
+                   help="overrides abc.max_generations (raise it to continue a finished calibration)")
+    c.add_argument("--max-walltime-minutes", type=_minutes, default=None, metavar="M",
+                   help="overrides abc.max_walltime_minutes: wall time over all sessions of this calibration (raise it "
+                        "to continue one stopped by the time limit)")
+    c.add_argument("--fresh", action="store_true",
+                   help="discard the database in the output folder and start again instead of resuming")
+    c.add_argument("--quiet", "-q", action="store_true", help="no progress lines and no summary table")
+    c.set_defaults(func=cmd_calibrate)
+
+    v = subparsers.add_parser("validate", help="posterior predictive check against every fit and holdout target",
+                              description=(
+        "Run parameter sets drawn from the posterior (weighted), each with several seeds, over the whole period the "
+        "targets need (to 2020-12 for Wigan's), in parallel processes. For every target and period, fit and "
+        "holdout, report the observed value, the predictive median and 90% interval (simulated statistic plus the "
+        "target's observation noise N(0, sd)) and whether the observation fell inside, with the coverage over holdout "
+        "targets. Writes validation.json, predictive_runs.json, fan_charts.png and provenance.json. Results do not "
+        "depend on --workers."))
+    v.add_argument("--posterior", metavar="FILE", default=None,
+                   help="posterior CSV written by 'calibrate' (default calibration/posterior/wigan.csv)")
+    v.add_argument("--calibration", metavar="FILE", default=None,
+                   help="calibration file whose scenario and targets to use (default: the one the posterior's "
+                        "provenance names)")
+    v.add_argument("--draws", type=_int("the number of draws", 1, 100_000), default=50, metavar="N",
+                   help="parameter sets drawn from the posterior (default 50)")
+    v.add_argument("--seeds", type=_int("the number of seeds", 1, 1000), default=2, metavar="K",
+                   help="runs per parameter set, each with its own seed (default 2)")
+    v.add_argument("--scale", type=_scale, default=None, metavar="F",
+                   help="share of the borough simulated (default: the scale the posterior was calibrated at)")
+    v.add_argument("--seed", type=_int("a seed", 0, 2**63 - 1), default=0, metavar="S",
+                   help="seed for drawing parameter sets and observation noise (default 0)")
+    v.add_argument("--workers", type=_int("the number of workers", 1, 1024), default=None, metavar="N",
+                   help="parallel worker processes (default: all cores); results are the same for any N")
+    v.add_argument("--out", metavar="DIR", default=None,
+                   help="result folder to create (default results/validation_<name>_<timestamp>); refused if it "
+                        "exists, unless --force")
+    v.add_argument("--force", action="store_true", help="replace DIR if it exists and is a dealsim result folder")
+    v.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no table")
+    v.set_defaults(func=cmd_validate)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+def _error(message: str) -> None:
+    print("error: " + " ".join(str(message).split()), file=sys.stderr, flush=True)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _fmt(v: float | None) -> str:
+    if v is None or not math.isfinite(v):
+        return "-"
+    a = abs(v)
+    return format(v, ",.0f" if a >= 1000 else ".1f" if a >= 10 else ".2f" if a >= 0.1 or a == 0 else ".4f")
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    con = Console()
+    return con if con.is_terminal else Console(width=130)
+
+
+def _table(title: str, columns: Sequence[tuple[str, str]]) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for i, (name, just) in enumerate(columns):
+        t.add_column(name, justify=just, no_wrap=i > 0)
+    return t
+
+
+def _argv(argv: Sequence[str] | None) -> list[str]:
+    return [sys.argv[0], *argv] if argv is not None else list(sys.argv)
+
+
+def _interrupted(exc: BaseException) -> int:
+    return EXIT_TERMINATED if type(exc).__name__ == "Terminated" or getattr(exc, "terminated", False) else EXIT_INTERRUPTED
+
+
+# ---------------------------------------------------------------------------------------------
+# calibrate
+# ---------------------------------------------------------------------------------------------
+def cmd_calibrate(args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
+    from model.scenario import ScenarioError
+
+    from ._yaml import CalibrationError
+    from .config import load_calibration
+
+    try:
+        cal = load_calibration(args.calibration)
+        changes = {}
+        if args.population_size is not None:
+            changes["population_size"] = args.population_size
+        if args.max_generations is not None:
+            changes["max_generations"] = args.max_generations
+        if args.max_walltime_minutes is not None:
+            changes["max_walltime_minutes"] = args.max_walltime_minutes
+        if changes:
+            cal = cal.replace(**changes)
+        from .abc import Interrupted, run_calibration  # pyabc is imported only now
+
+        try:
+            res = run_calibration(cal, args.out, workers=args.workers, scheduler=args.scheduler, scale=args.scale,
+                                  posterior_path=args.posterior, fresh=args.fresh,
+                                  report=None if args.quiet else _say, argv=_argv(argv))
+        except Interrupted as exc:
+            if exc.generations:
+                _error(f"interrupted after {exc.generations} completed generation(s), kept in {exc.out_dir}; run the "
+                       "same command again to resume")
+            else:
+                _error("interrupted before the first generation completed; nothing to resume")
+            return _interrupted(exc)
+    except (CalibrationError, ScenarioError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt as exc:  # before the sampler started: nothing to keep
+        _error("interrupted; nothing calibrated")
+        return _interrupted(exc)
+    if not args.quiet:
+        post = res.posterior
+        prov = res.provenance
+        con = _console()
+        t = _table(f"posterior of {cal.name}: {len(post)} particles (ESS {post.ess():.0f}), {prov['generations_run']} "
+                   f"generations, {prov['simulations']:,} simulations, {prov['wall_time_s'] / 60:.1f} min",
+                   [("parameter", "left"), ("prior", "left"), ("mean", "right"), ("median", "right"),
+                    ("90% interval", "right")])
+        for k, s in prov["posterior_summary"].items():
+            t.add_row(k, cal.parameters[k].describe(), _fmt(s["mean"]), _fmt(s["median"]),
+                      f"[{_fmt(s['q05'])}, {_fmt(s['q95'])}]")
+        con.print(t)
+        con.print(f"stopped: {res.stop_reason}")
+        con.print(f"posterior: {_rel(res.posterior_path)} (+ .json); database and copy: {_rel(res.out_dir)}")
+    return 0
+
+
+def _rel(p: Path) -> str:
+    try:
+        r = os.path.relpath(p)
+    except ValueError:
+        return str(p)
+    return str(p) if r.startswith("..") else r
+
+
+# ---------------------------------------------------------------------------------------------
+# validate
+# ---------------------------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
+    from model import outputs
+    from model import provenance as mprov
+    from model.scenario import ScenarioError
+
+    from ._yaml import CalibrationError
+    from .posterior_io import load_posterior
+    from .validate import calibration_of, fan_figure, run_validation, table_rows
+
+    started, t0 = mprov.now_utc(), time.perf_counter()
+    try:
+        post = load_posterior(args.posterior)
+        cal = calibration_of(post, args.calibration)
+        recorded = (post.provenance.get("targets") or {}).get("sha256")
+        notes = []
+        if recorded and recorded != cal.targets.sha256:
+            notes.append(f"note: {_rel(cal.targets.path)} has changed since the calibration (sha256 differs)")
+        try:
+            if args.out is None:
+                Path("results").mkdir(exist_ok=True)
+                dest = outputs.check_destination(outputs.unique_default(
+                    Path("results") / f"validation_{cal.name}_{datetime.now().strftime('%Y%m%d-%H%M%S')}"))
+            else:
+                dest = outputs.check_destination(args.out, args.force)
+        except outputs.OutputError as exc:
+            raise CalibrationError(f"--out {exc}") from None
+        except OSError as exc:
+            raise CalibrationError(f"--out: cannot create the results folder ({exc.strerror or exc})") from None
+        workers = args.workers or os.cpu_count() or 1
+        for n in notes:
+            _say(n)
+
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, disable=args.quiet or not console.is_terminal) as prog:
+            task = prog.add_task("posterior predictive runs", total=args.draws * args.seeds)
+            res = run_validation(cal, post, draws=args.draws, seeds=args.seeds, scale=args.scale, seed=args.seed,
+                                 workers=workers, progress=lambda d, n: prog.update(task, completed=d))
+        if res.settings["failed_runs"] == res.settings["runs"]:
+            first = next(r["error"] for r in res.runs if r["error"])
+            raise CalibrationError(f"every run failed ({first}); a larger --scale may help")
+        title = (f"{cal.name}: posterior predictive, {args.draws} draws x {args.seeds} seeds, scale "
+                 f"{res.settings['scale']:g}; median and 90% interval incl. observation noise")
+        with outputs.atomic_folder(dest, args.force) as tmp:
+            outputs.write_json(tmp / "validation.json", {
+                "posterior": {"file": _rel(post.path) if post.path else None,
+                              "calibration_provenance": {k: post.provenance.get(k) for k in (
+                                  "date", "calibration", "scenario", "scale", "generations_run", "simulations",
+                                  "stop_reason", "git_commit")}},
+                "calibration": {"file": _rel(cal.path), "sha256": cal.sha256},
+                "targets": {"file": _rel(cal.targets.path), "sha256": cal.targets.sha256},
+                "settings": res.settings, "coverage": res.coverage, "statistics": res.stats,
+            })
+            outputs.write_json(tmp / "predictive_runs.json", {"settings": res.settings, "runs": res.runs})
+            fan_figure(res, cal.stats("all"), tmp / "fan_charts.png", title)
+            outputs.write_json(tmp / outputs.MARKER, mprov.build(
+                command="validate", root=ROOT, argv=_argv(argv), started=started,
+                wall_time_s=time.perf_counter() - t0, posterior=_rel(post.path) if post.path else None,
+                calibration=_rel(cal.path), scenario=mprov.scenario_record(cal.loaded), workers=workers,
+                **{k: v for k, v in res.settings.items() if k != "noise"},
+                files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))
+    except (CalibrationError, ScenarioError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt as exc:
+        _error("interrupted; no results written")
+        return _interrupted(exc)
+    if not args.quiet:
+        con = _console()
+        t = _table(title, [("target", "left"), ("role", "left"), ("period", "left"), ("observed", "right"),
+                           ("median", "right"), ("90% interval", "right"), ("inside", "right")])
+        for row in table_rows(res):
+            t.add_row(*row)
+        con.print(t)
+        for role in ("holdout", "fit"):
+            c = res.coverage[role]
+            if c["total"]:
+                con.print(f"coverage of the 90% intervals, {role}: {c['inside']}/{c['total']} = {c['share']:.2f}")
+        if res.settings["failed_runs"]:
+            con.print(f"{res.settings['failed_runs']} of {res.settings['runs']} runs failed (see predictive_runs.json)")
+        con.print(f"results: {_rel(dest)}  ({time.perf_counter() - t0:.1f} s, {workers} workers)")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Standalone
+# ---------------------------------------------------------------------------------------------
+class _Terminated(KeyboardInterrupt):
+    terminated = True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m calibration.cli calibrate|validate ...`` (the same commands as simulate.py's)."""
+    import signal
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            _error(f"{message} (see '{self.prog} --help')")
+            raise SystemExit(EXIT_USAGE)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise _Terminated()
+
+    signal.signal(signal.SIGTERM, on_term)
+    p = Parser(prog="python -m calibration.cli", description="dealsim calibration commands")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
+    add_commands(sub)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = p.parse_args(argv)
+    return args.func(args, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
