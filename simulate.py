@@ -4,6 +4,8 @@
     python simulate.py run scenarios/wigan.yaml --seed 1 --scale 0.1
     python simulate.py compare scenarios/wigan.yaml scenarios/wigan_no_deal.yaml --seeds 5
     python simulate.py check scenarios/*.yaml
+    python simulate.py assess scenarios/councils/bolton.yaml
+    python simulate.py app --port 8765
 
 Any bad input prints one line, ``error: <message>``, on stderr and exits with status 2; an interrupt
 (Ctrl-C) exits with 130. Neither leaves a result folder: results are written into ``DIR.tmp-<pid>`` and
@@ -103,6 +105,26 @@ seeds_arg = _int_arg("the number of seeds", 1, 10_000)
 workers_arg = _int_arg("the number of workers", 1, 256)
 
 
+def fraction_arg(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not math.isfinite(v) or not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text!r}")
+    return v
+
+
+def money_arg(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an amount in GBP m (0 or more), got {text!r}") from None
+    if not math.isfinite(v) or not 0 <= v <= 1000:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1000 (GBP m), got {text!r}")
+    return v
+
+
 def set_arg(text: str) -> tuple[str, str]:
     key, eq, value = text.partition("=")
     if not eq or not key.strip():
@@ -157,6 +179,48 @@ def build_parser() -> Parser:
     common(c, compare=True)
     c.set_defaults(func=cmd_compare)
 
+    a = sub.add_parser("assess", help="would the Deal work here? assess a council (business as usual vs the Deal)",
+                       description=(
+        "Assess a council file (scenarios/councils/*.yaml; see TEMPLATE.yaml): run the council under business as "
+        "usual and under the Deal over draws from the calibrated posterior x seeds (the same seed for both arms of a "
+        "draw), from its baseline to the end year, after matching its baseline healthy life expectancy. Writes "
+        "assessment.json (quantiles of both arms and of the effects by period, net savings, payback year, inputs "
+        "used with defaults marked), assessment_details.json (settings, posterior, noise, sensitivity), report.md "
+        "(plain language), fan_outcomes.png, fan_effects.png, the resolved scenarios and provenance.json, then "
+        "prints a summary."))
+    a.add_argument("council", metavar="COUNCIL", help="council file (YAML), e.g. scenarios/councils/bolton.yaml")
+    a.add_argument("--posterior", metavar="FILE", default=None,
+                   help="posterior CSV (default calibration/posterior/wigan.csv if it exists; otherwise the scenario's "
+                        "own values, chance only)")
+    a.add_argument("--draws", type=_int_arg("the number of draws", 1, 10_000), default=None, metavar="N",
+                   help="parameter sets drawn from the posterior (default 40)")
+    a.add_argument("--seeds", type=seeds_arg, default=None, metavar="K", help="seeds per draw (default 2)")
+    a.add_argument("--start", type=_int_arg("the start year", 1990, 2100), default=None, metavar="YEAR",
+                   help="year the Deal starts (its whole timeline is shifted; default: as planned in the file)")
+    a.add_argument("--fidelity", type=fraction_arg, default=None, metavar="F",
+                   help="how fully the Deal is run, 0-1 (deal.fidelity; default: as planned)")
+    a.add_argument("--investment", type=money_arg, default=None, metavar="GBP_M",
+                   help="community investment fund in GBP m (deal.fund_gbp_m; 0: no upfront fund)")
+    a.add_argument("--set", type=set_arg, action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter of the council (both arms), e.g. --set deal.care_home_fund_gbp_m=0")
+    a.add_argument("--seed", type=seed_arg, default=0, metavar="N", help="base seed of draws, seeds and noise (default 0)")
+    a.add_argument("--check", action="store_true",
+                   help="only validate the council file and list the inputs it will use (defaults marked); no runs")
+    a.add_argument("--no-sensitivity", action="store_true",
+                   help="skip the one-at-a-time runs on the council's own inputs (about a fifth of the time)")
+    a.add_argument("--workers", type=workers_arg, default=None, metavar="N",
+                   help="parallel worker processes (default min(2, CPUs)); results are the same for any N")
+    common(a, compare=False)
+    a.set_defaults(func=cmd_assess, scale=None)
+    for act in a._actions:
+        if act.dest == "scale":
+            act.default = None
+            act.help = ("share of the borough's residents simulated, above 0 and at most 1 (default 0.1); counts are "
+                        "scaled back to the whole borough")
+        if act.dest == "out":
+            act.help = ("result folder to create (default: results/assess_<council>_<timestamp>); its parent folder "
+                        "must exist. Refused if DIR exists, unless --force")
+
     k = sub.add_parser("check", help="validate scenario files and print their resolved parameters", description=(
         "Validate each scenario file; print its resolved parameters (as YAML, with units and where each was set) "
         "and its SHA-256. Exit status 0 if all are valid, 2 otherwise (one 'error:' line per bad file)."))
@@ -165,6 +229,18 @@ def build_parser() -> Parser:
                    help="override a parameter before validating (repeatable)")
     k.add_argument("--quiet", "-q", action="store_true", help="print only one line per file: its name and hash")
     k.set_defaults(func=cmd_check)
+    w = sub.add_parser("app", help="serve the web app (explore a run, assess a council) on localhost", description=(
+        "Serve dealsim's web app (Mesa's SolaraViz on Solara; see docs/app.md) and print its address. Works "
+        "without internet: Solara's front end is served from the bundled solara-assets. Stop it with Ctrl-C. "
+        "The same app runs with 'solara run app.py'."))
+    w.add_argument("--port", type=_int_arg("the port", 0, 65535), default=8765, metavar="N",
+                   help="port to listen on (default 8765; 0 picks a free port)")
+    w.add_argument("--host", default="localhost", metavar="HOST",
+                   help="address to listen on (default localhost: only this computer)")
+    w.set_defaults(func=cmd_app)
+    from calibration.cli import add_commands as add_calibration_commands
+    add_calibration_commands(sub)
+    add_sweep_commands(sub)
     return p
 
 
@@ -538,6 +614,88 @@ def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def cmd_assess(args: argparse.Namespace, argv: list[str]) -> int:
+    from model import assessment as A
+    from model import outputs, provenance
+    from model.council import load_council
+
+    council = load_council(args.council)
+    if args.check:
+        for key, b in council.baseline.items():
+            v = "-" if b["value"] is None else b["value"]
+            print(f"{key}: {v}  # {b['what']}; {b['source']}")
+        print(f"{args.council}: valid council file ({council.name}), {len(council.defaults_used)} defaults used",
+              flush=True)
+        return 0
+    d = A.DEFAULTS
+    settings = A.Settings(draws=args.draws or d["draws"], seeds=args.seeds or d["seeds"],
+                          scale=args.scale if args.scale is not None else d["scale"], start=args.start,
+                          fidelity=args.fidelity, investment=args.investment, sets=list(args.set),
+                          posterior=args.posterior, seed=args.seed, sensitivity=not args.no_sensitivity)
+    workers = args.workers or min(2, os.cpu_count() or 1)
+    dest = destination(args.out, f"assess_{safe_name(council.loaded.scenario.name)}_{stamp()}", args.force)
+    started, t0 = provenance.now_utc(), time.perf_counter()
+    if not args.quiet:
+        print(f"{council.name}: matching the baseline and drawing parameter sets...", file=sys.stderr, flush=True)
+    plan = A.prepare(council, settings)
+    check_signals()
+    t_prep = time.perf_counter() - t0
+    jobs = plan.jobs + plan.sens_jobs
+    labels = [f"{arm}, draw {i}, seed {j}" for arm, i, j in plan.keys] + \
+             [f"sensitivity '{lab}', {arm}, seed {j}" for lab, arm, j in plan.sens_keys]
+    months = [months_of(lo) for lo, _ in jobs]
+    results = run_pool(jobs, settings.scale, workers, args.quiet, labels, months)
+    check_signals()
+    main_res, sens_res = results[:len(plan.jobs)], results[len(plan.jobs):]
+    summary = A.summarise(plan, main_res, sens_res or None)
+    public = {**A.public(summary), **A.details(summary)}
+    with outputs.atomic_folder(dest, args.force, WRITTEN) as tmp:
+        A.write_outputs(tmp, summary, plan)
+        check_signals()
+        outputs.write_json(tmp / outputs.MARKER, provenance.build(
+            command="assess", root=ROOT, argv=[sys.argv[0], *argv], started=started,
+            wall_time_s=time.perf_counter() - t0, scale=settings.scale, workers=workers,
+            council={"file": str(council.path), "name": council.name},
+            scenario_deal=provenance.scenario_record(plan.deal), scenario_bau=provenance.scenario_record(plan.bau),
+            timings={"prepare_s": round(t_prep, 2), "runs": len(jobs),
+                     "run_s_mean": round(sum(r["run_s"] for r in results) / max(len(results), 1), 3)},
+            files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))
+
+    if not args.quiet:
+        con = stdout_console()
+        st = public["settings"]
+        t = table(f"{council.name}: the Deal vs business as usual, {st['runs_per_arm']} runs per arm "
+                  f"({st['draws'] or 'no posterior:'} draws x {st['seeds_per_draw']} seeds, scale {settings.scale:g}); "
+                  "median [5%, 95%]",
+                  [("outcome", "left"), ("period", "left"), ("as usual", "right"), ("Deal", "right"),
+                   ("Deal - as usual [5%, 95%]", "right"), ("P(>0)", "right")])
+        for o, p in headline(lambda n: list(public["effects"].get(n, {})) if n in A.OUTCOMES else []):
+            e = public["effects"][o][p]
+            b, dd = public["arms"]["business_as_usual"][o][p], public["arms"]["deal"][o][p]
+            t.add_row(SHORT.get(o, o), p, fmt(b["q50"]), fmt(dd["q50"]),
+                      f"{fmt(e['q50'], True)} [{fmt(e['q05'], True)}, {fmt(e['q95'], True)}]",
+                      fmt(e["p_positive"]))
+        net = public["effects"]["cumulative_net_savings_gbp_m"]
+        last = list(net)[-1]
+        e = net[last]
+        t.add_row("net savings GBP m", f"to {last}", "", "",
+                  f"{fmt(e['q50'], True)} [{fmt(e['q05'], True)}, {fmt(e['q95'], True)}]", fmt(e["p_positive"]))
+        pb = next(iter(public["effects"]["payback_year"].values()))
+        t.add_row("payback year", next(iter(public["effects"]["payback_year"])), "", "",
+                  f"{pb['q50'] or 'never'} [{pb['q05'] or 'never'}, {pb['q95'] or 'never'}]", fmt(pb["p_positive"]))
+        con.print(t)
+        con.print(UNITS + " Net savings: care savings less the Deal's investment and the council tax forgone, added up "
+                  "from the baseline. P(>0): share of runs with a positive difference (payback: paid back by the end).",
+                  style="dim", highlight=False)
+        if public["baseline"]["defaults_used"]:
+            con.print(f"defaults used (see report.md): {', '.join(public['baseline']['defaults_used'])}",
+                      style="dim", highlight=False)
+        if not plan.posterior_info.get("file"):
+            con.print("warning: " + plan.posterior_info.get("note", "no posterior"), highlight=False)
+        con.print(f"results: {_shown(dest)}  ({time.perf_counter() - t0:.1f} s, {len(jobs)} runs, {workers} workers)")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace, argv: list[str]) -> int:
     from model.scenario import ScenarioError, describe
 
@@ -553,6 +711,402 @@ def cmd_check(args: argparse.Namespace, argv: list[str]) -> int:
             sys.stdout.write(describe(loaded))
         print(f"{path}: valid, sha256 {loaded.sha256}", flush=True)
     return EXIT_USAGE if bad else 0
+
+
+def cmd_app(args: argparse.Namespace, argv: list[str]) -> int:
+    import socket
+    import subprocess
+
+    port = args.port
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1" if args.host == "localhost" else args.host, port))
+            port = sock.getsockname()[1]
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{port} ({exc.strerror or exc}); choose another --port") from None
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}  # no calls home: councils' networks are closed
+    cmd = [sys.executable, "-m", "solara", "run", str(ROOT / "app.py"), "--port", str(port), "--host", args.host,
+           "--no-open", "--production", "--no-check-version", "--log-level", "warning"]
+    child = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    print(f"dealsim app: http://{args.host}:{port}  (Ctrl-C to stop)", flush=True)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        print("dealsim app stopped", flush=True)
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweeps and sensitivity analysis (issue 5; the work is done by the sweep/ package)
+# ---------------------------------------------------------------------------------------------
+def shard_arg(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected I/N such as 3/16 (the I-th of N parts, I from 1 to N), got {text!r}")
+    i, n = int(m.group(1)), int(m.group(2))
+    if not 1 <= i <= n:
+        raise argparse.ArgumentTypeError(f"I must be from 1 to N, got {text!r}")
+    return i, n
+
+
+def memory_arg(text: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", text.strip(), re.IGNORECASE):
+        raise argparse.ArgumentTypeError(f"expected an amount such as 16GB or 4000MB, got {text!r}")
+    return text.strip()
+
+
+def walltime_arg(text: str) -> str:
+    if not re.fullmatch(r"(\d+-)?\d{1,3}:\d{2}(:\d{2})?", text.strip()):
+        raise argparse.ArgumentTypeError(f"expected HH:MM:SS (or D-HH:MM:SS), got {text!r}")
+    return text.strip()
+
+
+def add_sweep_commands(sub: Any) -> None:
+    s = sub.add_parser("sweep", help="run a parameter sweep (grid, Latin hypercube, Sobol, Morris) on Dask or in shards",
+                       description=(
+        "Run every run of a sweep file (sweeps/*.yaml): design points x replicate seeds. Each finished run is "
+        "written at once to a Parquet dataset under DIR/runs (with its parameters, seed and outputs); "
+        "DIR/manifest.json records the sweep's resolved definition and provenance. Running the same command "
+        "again skips the runs already stored and finishes the rest. A run that raises is retried, then "
+        "recorded as failed with its traceback, and the sweep goes on. Results do not depend on the engine, "
+        "the number of workers, the shard split or the order of completion. Engines: a local Dask cluster "
+        "(default), an existing Dask scheduler (--scheduler), SLURM or PBS jobs through dask-jobqueue "
+        "(--cluster), or one shard in this process without Dask (--shard). See docs/cluster.md."))
+    s.add_argument("sweep_file", metavar="SWEEP", help="sweep file (YAML), e.g. sweeps/deal_levers.yaml")
+    s.add_argument("--out", metavar="DIR", help="sweep folder (default results/sweep_<name>); created if absent, "
+                   "resumed if it holds the same sweep, refused if it holds another (unless --force)")
+    s.add_argument("--workers", type=workers_arg, default=None, metavar="N",
+                   help="local Dask worker processes (default: one per core)")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="connect to a running Dask scheduler (tcp://host:8786, or a scheduler file) instead of starting one")
+    s.add_argument("--cluster", choices=("slurm", "pbs"), help="start Dask workers as SLURM or PBS jobs (dask-jobqueue)")
+    s.add_argument("--shard", type=shard_arg, metavar="I/N",
+                   help="run only the I-th of N disjoint parts (I from 1 to N), in this process, without Dask; "
+                        "for array jobs: the N parts together are the whole sweep")
+    s.add_argument("--batch", type=_int_arg("the batch size", 1, 100_000), default=10, metavar="K",
+                   help="finished runs per Parquet file (default 10; a batch is also written 10 s after its first run finished)")
+    s.add_argument("--retries", type=_int_arg("the number of retries", 0, 20), default=None, metavar="R",
+                   help="extra attempts for a run that raises (default: the sweep file's 'retries', else 2)")
+    s.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
+    s.add_argument("--force", action="store_true", help="if DIR holds a different sweep, delete its runs and start afresh")
+    s.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    q = s.add_argument_group("options for --cluster slurm|pbs (each job runs one single-threaded worker per core)")
+    q.add_argument("--queue", metavar="NAME", help="partition (SLURM) or queue (PBS)")
+    q.add_argument("--account", metavar="NAME", help="account or project to charge")
+    q.add_argument("--cores", type=_int_arg("the cores per job", 1, 1024), default=8, metavar="N", help="cores per job (default 8)")
+    q.add_argument("--memory", type=memory_arg, default="16GB", metavar="MEM", help="memory per job (default 16GB)")
+    q.add_argument("--walltime", type=walltime_arg, default="01:00:00", metavar="HH:MM:SS", help="wall time per job (default 01:00:00)")
+    q.add_argument("--jobs", type=_int_arg("the number of jobs", 1, 10_000), default=1, metavar="J", help="jobs to start (default 1)")
+    q.add_argument("--job-extra", action="append", default=[], metavar="DIRECTIVE",
+                   help="extra scheduler directive, e.g. --job-extra='--qos=short' (repeatable)")
+    q.add_argument("--prologue", action="append", default=[], metavar="COMMAND",
+                   help="shell command run before each worker starts, e.g. 'module load python/3.12' (repeatable)")
+    q.add_argument("--interface", metavar="NIC", help="network interface of the workers, e.g. ib0")
+    q.add_argument("--log-dir", metavar="DIR", help="folder for the jobs' output files")
+    q.add_argument("--print-job-script", action="store_true", help="print the job script that would be submitted, and stop")
+    s.set_defaults(func=cmd_sweep)
+
+    r = sub.add_parser("sweep-results", help="summarise a sweep folder and export its runs", description=(
+        "Summarise a sweep folder: counts of runs done, failed and remaining, the failures, and each output's "
+        "median and 5-95%% range by parameter level (quartile bins for sampled parameters). Works on a "
+        "sweep that is still running or was interrupted."))
+    r.add_argument("dir", metavar="DIR", help="sweep folder (the --out of 'sweep')")
+    r.add_argument("--csv", metavar="FILE", help="write every stored run (parameters, seed, status, outputs, error) to FILE")
+    r.add_argument("--levels-csv", metavar="FILE", help="write the quantiles by parameter level to FILE")
+    r.add_argument("--quiet", "-q", action="store_true", help="print only the counts")
+    r.set_defaults(func=cmd_sweep_results)
+
+    a = sub.add_parser("sensitivity", help="Sobol indices or Morris elementary effects of a finished sweep (SALib)",
+                       description=(
+        "Compute Sobol indices (first order S1 and total ST, with confidence intervals) or Morris elementary "
+        "effects (mu*, sigma) with SALib from a sweep of that design; a design row's value is the mean over "
+        "its replicates. Prints the table and writes sensitivity.json, sensitivity.csv, a plot and "
+        "provenance.json to DIR/sensitivity (or --out)."))
+    a.add_argument("dir", metavar="DIR", help="sweep folder of a sobol or morris sweep")
+    a.add_argument("--output", action="append", default=[], metavar="NAME@PERIOD",
+                   help="analyse only this output (repeatable; default all)")
+    a.add_argument("--resamples", type=_int_arg("the number of resamples", 10, 100_000), default=1000, metavar="K",
+                   help="bootstrap resamples for the confidence intervals (default 1000)")
+    a.add_argument("--out", metavar="DIR2", help="result folder (default DIR/sensitivity, replaced each time)")
+    a.add_argument("--force", action="store_true", help="replace --out if it exists and is a dealsim result folder")
+    a.add_argument("--quiet", "-q", action="store_true", help="no table")
+    a.set_defaults(func=cmd_sensitivity)
+
+
+def _store_error(exc: Exception) -> UsageError:
+    return UsageError(str(exc))
+
+
+def cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
+    from model import outputs, provenance
+    from sweep import design, engines, storage
+    from sweep.definition import load_sweep
+    from sweep.runner import RunContext
+
+    engine_opts = [o for o, v in (("--workers", args.workers), ("--scheduler", args.scheduler),
+                                  ("--cluster", args.cluster), ("--shard", args.shard)) if v is not None]
+    if len(engine_opts) > 1:
+        raise UsageError(f"{' and '.join(engine_opts[:2])} cannot be used together (choose one engine)")
+    if args.print_job_script and not args.cluster:
+        raise UsageError("--print-job-script needs --cluster slurm|pbs")
+    defn = load_sweep(args.sweep_file)
+    started, t0 = provenance.now_utc(), time.perf_counter()
+    if args.out is None:
+        Path("results").mkdir(exist_ok=True)
+    out = args.out or str(Path("results") / f"sweep_{safe_name(defn.name)}")
+
+    if args.print_job_script:
+        cluster = _jobqueue(args)
+        try:
+            print(cluster.job_script())
+        finally:
+            cluster.close()
+        return 0
+
+    pts = design.points(defn)
+    design.check_points(defn, pts)
+    fresh_runs = design.runs_from_points(pts, defn.replicates)
+    from importlib.metadata import version as _version
+
+    store = storage.SweepStore(out)
+    manifest = {
+        "definition_sha256": defn.sha256, "definition": defn.record(), "points": len(pts), "runs": len(fresh_runs),
+        "sweep_file": str(defn.path), "sweep_text": defn.text,
+        "base_scenario": provenance.scenario_record(defn.base),
+        "created": provenance.build(command="sweep", root=ROOT, argv=[sys.argv[0], *argv], started=started,
+                                    wall_time_s=0.0, salib=_version("SALib"), dask=_version("dask")),
+    }
+    try:
+        resumed = store.open(manifest, force=args.force)
+        stored_pts = store.read_design()
+        if stored_pts is None:
+            store.write_design(pts)
+            stored_pts = store.read_design()
+    except storage.StoreError as exc:
+        raise _store_error(exc) from None
+    runs = design.runs_from_points(stored_pts, defn.replicates)
+    mine = design.shard(runs, *args.shard) if args.shard else runs
+    done_ids = store.stored(include_failed=not args.retry_failed)
+    todo = [r for r in mine if r.run_id not in done_ids]
+    already = len(mine) - len(todo)
+    retries = args.retries if args.retries is not None else defn.retries
+    ctx = RunContext(defn.base, defn.scale, defn.outputs, retries)
+    part = f" (shard {args.shard[0]}/{args.shard[1]})" if args.shard else ""
+
+    client = cluster = None
+    engine = "shard" if args.shard else "scheduler" if args.scheduler else args.cluster or "local"
+    workers = None
+    with progress_bar(args.quiet) as prog:
+        task = prog.add_task(f"{defn.name}{part}", total=len(mine), completed=already)
+        con = prog.console
+        last_line = [time.monotonic()]
+
+        def report(sink: Any) -> None:
+            remaining = len(todo) - sink.ok - sink.failed
+            prog.update(task, completed=already + sink.ok + sink.failed,
+                        description=f"{defn.name}{part}: {already + sink.ok} done, {sink.failed} failed, {remaining} remaining")
+            now = time.monotonic()
+            if not args.quiet and not con.is_terminal and (now - last_line[0] >= 30 or remaining == 0):
+                last_line[0] = now
+                rate = (sink.ok + sink.failed) / max(time.perf_counter() - t0, 1e-9)
+                eta = f", about {remaining / rate / 60:.1f} min left" if rate > 0 and remaining else ""
+                print(f"{defn.name}{part}: {already + sink.ok} done, {sink.failed} failed, {remaining} remaining{eta}",
+                      file=sys.stderr, flush=True)
+
+        sink = engines.Sink(store, batch=args.batch, report=report)
+        interrupted: BaseException | None = None
+        try:
+            if todo:
+                if args.shard:
+                    engines.run_serial(ctx, todo, sink, tick=check_signals)
+                else:
+                    if args.scheduler:
+                        try:
+                            client = engines.connect(args.scheduler)
+                        except (OSError, TimeoutError, ValueError) as exc:
+                            raise UsageError(f"--scheduler {args.scheduler}: cannot connect ({exc})") from None
+                    elif args.cluster:
+                        from distributed import Client
+
+                        cluster = _jobqueue(args)
+                        cluster.scale(jobs=args.jobs)
+                        client = Client(cluster)
+                    else:
+                        workers = args.workers or os.cpu_count() or 1
+                        prog.update(task, description=f"{defn.name}: starting {workers} local workers")
+                        with outputs.signals_deferred():
+                            client, cluster = engines.local_cluster(workers)
+                    engines.run_dask(client, ctx, todo, sink, tick=check_signals)
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+        finally:
+            with outputs.signals_deferred():
+                sink.flush()
+                for thing in (client, cluster):
+                    if thing is not None:
+                        try:
+                            thing.close()
+                        except Exception:  # noqa: BLE001 - closing after an interrupt is best effort
+                            pass
+
+    stored_ok = store.stored(include_failed=False)
+    stored_all = store.stored()
+    total = len(runs)
+    wall = time.perf_counter() - t0
+    store.log(provenance.build(
+        command="sweep", root=ROOT, argv=[sys.argv[0], *argv], started=started, wall_time_s=wall, engine=engine,
+        workers=workers, scheduler=args.scheduler, shard=list(args.shard) if args.shard else None, resumed=resumed,
+        interrupted=interrupted is not None, runs_this_time={"ok": sink.ok, "failed": sink.failed},
+        run_seconds=round(sink.run_seconds, 3),
+        sweep={"runs": total, "stored_ok": len(stored_ok), "stored_failed": len(stored_all - stored_ok)}))
+    if interrupted is not None:
+        what = "terminated" if isinstance(interrupted, Terminated) else "interrupted"
+        _error(f"{what}: {len(stored_all)} of {total} runs are stored in {_shown(store.root)}; run the same "
+               "command again to finish the rest")
+        return EXIT_TERMINATED if isinstance(interrupted, Terminated) else EXIT_INTERRUPTED
+    if not args.quiet:
+        left = total - len(stored_all)
+        rest = f"; {left} runs are left to other shards" if args.shard and left else ""
+        where = f", {workers} worker{'s' if workers != 1 else ''}" if workers else ""
+        print(f"{defn.name}{part}: {sink.ok + sink.failed} runs now ({sink.ok} ok, {sink.failed} failed), "
+              f"{already} already stored; the sweep has {len(stored_ok)} of {total} runs done, "
+              f"{len(stored_all - stored_ok)} failed{rest}. results: {_shown(store.root)} ({wall:.1f} s{where})",
+              flush=True)
+    return 0
+
+
+def _jobqueue(args: argparse.Namespace) -> Any:
+    from sweep import engines
+
+    try:
+        return engines.jobqueue_cluster(
+            args.cluster, queue=args.queue, account=args.account, cores=args.cores, memory=args.memory,
+            walltime=args.walltime, jobs=args.jobs, job_extra=args.job_extra, prologue=args.prologue,
+            interface=args.interface, log_directory=args.log_dir, root=ROOT)
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"--cluster {args.cluster}: {exc}") from None
+
+
+def _write_file(path: str, write: Callable[[str], Any]) -> Any:
+    """Write FILE through a temporary sibling, renamed into place when complete."""
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise UsageError(f"{path}: the folder {target.parent} does not exist")
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        result = write(str(tmp))
+        os.replace(tmp, target)
+        return result
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def cmd_sweep_results(args: argparse.Namespace, argv: list[str]) -> int:
+    from sweep import storage, summary
+
+    store = storage.SweepStore(args.dir)
+    try:
+        s = summary.summarise(store)
+    except storage.StoreError as exc:
+        raise _store_error(exc) from None
+    if args.csv:
+        n = _write_file(args.csv, lambda p: summary.write_runs_csv(store, p))
+    if args.levels_csv:
+        _write_file(args.levels_csv, lambda p: summary.write_levels_csv(s, p))
+    c = s["counts"]
+    con = stdout_console()
+    con.print(f"{s['name']}: {s['method']} design, scale {s['scale']:g}, {s['replicates']} replicate(s); "
+              f"{c['runs']} runs: {c['ok']} done, {c['failed']} failed, {c['remaining']} remaining", highlight=False)
+    if not args.quiet:
+        missing = {k: v for k, v in c["missing_values"].items() if v}
+        if missing:
+            con.print("missing values among successful runs: " + ", ".join(f"{k} {v}" for k, v in missing.items()),
+                      highlight=False)
+        if s["failures"]:
+            t = table(f"failed runs ({len(s['failures'])}; the full tracebacks are in the 'error' column)",
+                      [("run", "left"), *[(k, "right") for k in s["parameters"]], ("replicate", "right"),
+                       ("attempts", "right"), ("error", "left")])
+            for f in s["failures"][:20]:
+                t.add_row(f["run_id"], *[str(f[k]) for k in s["parameters"]], str(f["replicate"]), str(f["attempts"]),
+                          f["error"][:120])
+            con.print(t)
+        if c["ok"]:  # one table per output: rows are parameter levels
+            con.print("each output by parameter level: median, 5% and 95% over the successful runs", highlight=False)
+            for o in s["outputs"]:
+                t = table(o,
+                          [("parameter", "left"), ("level", "left"), ("runs", "right"), ("median", "right"),
+                           ("5%", "right"), ("95%", "right")])
+                for row in s["by_level"]:
+                    if row["output"] == o:
+                        t.add_row(row["parameter"], row["level"], str(row["n"]), fmt(row["median"]),
+                                  fmt(row["q05"]), fmt(row["q95"]))
+                con.print(t)
+    if args.csv:
+        print(f"runs: {args.csv} ({n} rows)", flush=True)
+    if args.levels_csv:
+        print(f"levels: {args.levels_csv}", flush=True)
+    return 0
+
+
+def cmd_sensitivity(args: argparse.Namespace, argv: list[str]) -> int:
+    from model import outputs, provenance
+    from sweep import sensitivity, storage
+
+    store = storage.SweepStore(args.dir)
+    started, t0 = provenance.now_utc(), time.perf_counter()
+    try:
+        result = sensitivity.analyse(store, args.output or None, num_resamples=args.resamples)
+    except storage.StoreError as exc:
+        raise _store_error(exc) from None
+    if not sensitivity.rows(result):
+        reasons = "; ".join(f"{k}: {v['skipped']}" for k, v in result["outputs"].items())
+        raise UsageError(f"{args.dir}: no output could be analysed ({reasons})")
+    default = args.out is None
+    dest = destination(args.out or str(store.root / "sensitivity"), "", args.force or default)
+    m = store.manifest()
+    method = result["method"]
+    with outputs.atomic_folder(dest, args.force or default, WRITTEN) as tmp:
+        outputs.write_json(tmp / "sensitivity.json", {"sweep": m["definition"]["name"],
+                                                      "definition_sha256": m["definition_sha256"], **result})
+        rows = sensitivity.rows(result)
+        cols = sensitivity.COLUMNS[method]
+        outputs.write_csv(tmp / "sensitivity.csv", {c: [("" if r[c] is None else r[c]) if c in ("output", "parameter")
+                                                         else (math.nan if r[c] is None else r[c]) for r in rows]
+                                                     for c in cols})
+        sensitivity.plot(result, tmp / f"{method}.png",
+                         f"{m['definition']['name']}: {method}, {result['rows']} design rows x {result['replicates']} replicate(s)")
+        outputs.write_json(tmp / outputs.MARKER, provenance.build(
+            command="sensitivity", root=ROOT, argv=[sys.argv[0], *argv], started=started,
+            wall_time_s=time.perf_counter() - t0, sweep=str(store.root), definition_sha256=m["definition_sha256"],
+            files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))
+    if not args.quiet:
+        con = stdout_console()
+        conf = int(round(result["conf_level"] * 100))
+        if method == "sobol":
+            t = table(f"Sobol indices ({conf}% confidence intervals; {result['rows']} rows, mean of "
+                      f"{result['replicates']} replicate(s) a row)",
+                      [("output", "left"), ("parameter", "left"), ("S1", "right"), ("ST", "right")])
+            for r in rows:
+                t.add_row(r["output"], r["parameter"], f"{fmt(r['S1'], True)} ± {fmt(r['S1_conf'])}",
+                          f"{fmt(r['ST'], True)} ± {fmt(r['ST_conf'])}")
+        else:
+            t = table(f"Morris elementary effects ({conf}% confidence intervals of mu*)",
+                      [("output", "left"), ("parameter", "left"), ("mu*", "right"), ("mu", "right"), ("sigma", "right")])
+            for r in rows:
+                t.add_row(r["output"], r["parameter"], f"{fmt(r['mu_star'])} ± {fmt(r['mu_star_conf'])}",
+                          fmt(r["mu"], True), fmt(r["sigma"]))
+        con.print(t)
+        for k, v in result["outputs"].items():
+            if "skipped" in v:
+                con.print(f"{k}: skipped: {v['skipped']}", highlight=False)
+        con.print(f"results: {_shown(dest)}")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,322 @@
+"""Council scenarios: another council's own context turned into a model scenario (issue 4).
+
+A council file (``scenarios/councils/*.yaml``, documented in ``scenarios/councils/TEMPLATE.yaml``) is an ordinary
+scenario that ``extends`` the Wigan Deal scenario (the Deal's mechanisms and its adoption plan) and states the
+council's context in scenario keys (``population.total``, ``population.share_65_plus``, deprivation,
+``context.greater_manchester``, finance, workforce, community sector, ``deal.*``), plus one extra top-level
+section, ``council:``, for inputs the model does not take directly::
+
+    council:
+      display_name: St Helens
+      ons_code: E08000013
+      baseline_hle: {male: 60.9, female: 61.3}   # ONS healthy life expectancy at birth, first 3-year period
+      baseline_le: {male: 77.0, female: 80.9}    # optional: ONS life expectancy at birth, same period
+
+:func:`load_council` strips the ``council:`` section (validated here, unknown keys refused, errors as
+``file:line: key: message`` like every scenario error), fills in the inputs the council did not give, and
+validates the rest with the scenario loader's own machinery, so a council file's errors read exactly like a
+scenario's.
+
+**Defaults.** An input the council file does not set is a *default*, and :attr:`Council.baseline` marks it so:
+money and headcount (``finance.baseline_budget_gbp_m``, ``finance.savings_required_gbp_m``,
+``finance.council_tax_gbp_m``, ``finance.workforce_baseline``, and the Deal's ``deal.fund_gbp_m`` and
+``deal.care_home_fund_gbp_m``) default to Wigan's value per resident times the council's population; rates (staff and groups per 1,000 residents, births, migration) and the Deal's adoption
+plan default to Wigan's values; an age table defaults to Wigan's 2011 shape reweighted to the council's total
+and share aged 65+ (``residents.synthetic_age_table``).
+
+**Baseline health.** The model's healthy life expectancy (HLE) is set by the good-health thresholds
+``health.threshold_male/female`` and its life expectancy (LE) by ``mortality.modal_age_male/female``. A
+council's baseline HLE (and LE, if given) is matched by the assessment (``model/assessment.py``,
+:func:`model.assessment.match_baseline`): additive offsets to those parameters found by a short secant search
+on quick runs (baseline period only, large survey), applied on top of every posterior draw, so each draw keeps
+its own (Wigan-calibrated) spread around the council's level. Without a baseline LE the mortality parameters
+stay Wigan's (a stated default).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from . import scenario as S
+from .parameters import Scenario, month_index
+
+__all__ = ["CouncilInputs", "Council", "load_council", "WIGAN_POPULATION", "PER_HEAD_KEYS", "CONTEXT_KEYS",
+           "council_from_context"]
+
+COUNCIL_KEY = "council"
+WIGAN_POPULATION = 317_849  # Census 2011 (CENSUS_GM): the population the Wigan money and headcount refer to
+
+# Inputs that default to Wigan's value per resident times the council's population.
+# The Deal's two funds too: "the Deal as Wigan did it" means the same investment per resident.
+PER_HEAD_KEYS = ("finance.baseline_budget_gbp_m", "finance.savings_required_gbp_m", "finance.council_tax_gbp_m",
+                 "finance.workforce_baseline", "deal.fund_gbp_m", "deal.care_home_fund_gbp_m")
+
+# Every local input the assessment reports (dotted scenario key -> plain description), in report order.
+CONTEXT_KEYS = {
+    "population.total": "population (persons)",
+    "population.share_65_plus": "share aged 65+",
+    "population.age_sex_table": "age/sex table (file; none = Wigan's shape reweighted)",
+    "population.share_lsoas_most_deprived_decile": "share of small areas in England's most deprived 10%",
+    "population.births_per_1000": "births per 1,000 residents a year",
+    "population.net_migration_per_1000": "net migration per 1,000 residents a year",
+    "context.greater_manchester": "in Greater Manchester (devolution from 2014-11)",
+    "finance.baseline_budget_gbp_m": "net revenue budget before the cuts (GBP m a year)",
+    "finance.savings_required_gbp_m": "savings required by the end of the cuts (GBP m a year)",
+    "finance.council_tax_gbp_m": "council tax raised (GBP m a year, baseline)",
+    "finance.workforce_baseline": "council workforce (headcount, baseline)",
+    "staff.per_1000_residents": "front-door and adult social care practitioners per 1,000 residents",
+    "community.groups_per_1000": "voluntary and community groups per 1,000 residents",
+    "deal.pilot_start": "Deal: pilot start (YYYY-MM)",
+    "deal.launch": "Deal: public launch (YYYY-MM)",
+    "deal.fidelity": "Deal: fidelity (0-1)",
+    "deal.fund_gbp_m": "Deal: community investment fund (GBP m)",
+    "deal.fund_start": "Deal: fund start (YYYY-MM)",
+    "deal.fund_end": "Deal: fund end (YYYY-MM)",
+    "deal.care_home_fund_gbp_m": "Deal: care-home innovation fund (GBP m)",
+    "deal.tax_freeze": "Deal: council tax frozen",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BySex(_Strict):
+    male: float = Field(..., ge=30.0, le=95.0, description="years")
+    female: float = Field(..., ge=30.0, le=95.0, description="years")
+
+
+class CouncilInputs(_Strict):
+    """The ``council:`` section: inputs that are not model parameters."""
+
+    display_name: str | None = Field(None, description="The council's name as shown in the report.")
+    ons_code: str | None = Field(None, description="ONS local authority code, e.g. E08000013.")
+    baseline_hle: BySex | None = Field(None, description="ONS healthy life expectancy at birth for the first 3-year "
+                                                         "period from time.start (2009-11 for a 2009 start), original series.")
+    baseline_le: BySex | None = Field(None, description="ONS life expectancy at birth, same period (optional).")
+    source_notes: str = Field("", description="Free text: where the figures came from.")
+
+    @model_validator(mode="after")
+    def _hle_below_le(self) -> "CouncilInputs":
+        if self.baseline_hle is not None and self.baseline_le is not None:
+            for sex in ("male", "female"):
+                h, e = getattr(self.baseline_hle, sex), getattr(self.baseline_le, sex)
+                if h >= e:
+                    raise ValueError(f"healthy life expectancy ({h:g}, {sex}) must be below life expectancy "
+                                     f"({e:g}): healthy years are part of all years lived")
+        return self
+
+
+@dataclass(frozen=True)
+class Council:
+    """A loaded council: its scenario (with the Deal on, as planned), its inputs, and which inputs are defaults."""
+
+    path: Path
+    loaded: Any                      # model.scenario.LoadedScenario, Deal arm as planned
+    inputs: CouncilInputs
+    name: str
+    baseline: dict[str, Any]         # every input used: {"value":, "default": bool, "what":, "source":}
+    local_keys: frozenset[str]       # dotted scenario keys set by the council's own file(s)
+    population: float                # full-scale baseline population
+    defaults_used: list[str] = field(default_factory=list)
+    input_lines: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # council.* key -> (file, line)
+
+    @property
+    def baseline_period(self) -> str:
+        y = month_index(self.loaded.scenario.time.start) // 12
+        return f"{y}-{(y + 2) % 100:02d}"
+
+
+_BASE_NAMES = ("wigan.yaml", "wigan_no_deal.yaml")  # the Deal's base scenarios: what they set is not a local input
+
+
+def _input_error(exc: ValidationError, prov: S.Provenance, display: str) -> S.ScenarioError:
+    err = exc.errors(include_url=False)[0]
+    loc = (COUNCIL_KEY,) + tuple(err.get("loc", ()))
+    where = S._locate(loc, prov)
+    file, line = where if where is not None else (display, None)
+    t = err.get("type", "")
+    if t == "extra_forbidden":
+        name = str(loc[-1])
+        owner = CouncilInputs if len(loc) == 2 else BySex
+        allowed = list(owner.model_fields)
+        import difflib
+
+        guess = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+        hint = f"did you mean {guess[0]!r}? " if guess else ""
+        msg = f"unknown key {name!r} ({hint}allowed: {', '.join(allowed)})"
+    else:
+        msg = S._plain_message(err)
+    return S.ScenarioError(msg, file, S._loc_key(loc), line)
+
+
+def _population_of(data: dict, base_dir: Path) -> float | None:
+    pop = data.get("population") or {}
+    table = pop.get("age_sex_table", "wigan_census2011_age_sex.csv") if isinstance(pop, dict) else None
+    if table is None:
+        total = pop.get("total")
+        return float(total) if isinstance(total, (int, float)) and not isinstance(total, bool) and total > 0 else None
+    try:
+        from .residents import read_age_table
+
+        t = read_age_table(str(table) if ("/" in str(table)) else str(table))
+        return float(t.female.sum() + t.male.sum())
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _get(d: dict, dotted: str) -> Any:
+    node: Any = d
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _set(d: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = d
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def load_council(path: str | os.PathLike[str]) -> Council:
+    """Read and validate a council file; raise :class:`model.scenario.ScenarioError` (one line) on any problem."""
+    display = os.fspath(path)
+    p = Path(os.path.expanduser(display))
+    order: list[Path] = []
+    data, prov = S._load_tree(p, display, [], order)
+    raw_inputs = data.pop(COUNCIL_KEY, None)
+    council_prov = {k: v for k, v in prov.items() if k == COUNCIL_KEY or k.startswith(COUNCIL_KEY + ".")}
+    S._drop_prov(prov, COUNCIL_KEY)
+    if raw_inputs is None:
+        raw_inputs = {}
+    if not isinstance(raw_inputs, dict):
+        file, line = council_prov.get(COUNCIL_KEY, (display, None))
+        raise S.ScenarioError("expected a group of keys (a mapping) under this section, got " + S._show(raw_inputs),
+                              file, COUNCIL_KEY, line)
+    try:
+        inputs = CouncilInputs.model_validate(raw_inputs, strict=False)
+    except ValidationError as exc:
+        raise _input_error(exc, council_prov, display) from None
+
+    chain = list(reversed(order))
+    base_real = {q.resolve() for q in chain if q.name in _BASE_NAMES and q.resolve() != p.resolve()}
+
+    def own(file: str) -> bool:
+        try:
+            return Path(os.path.expanduser(file)).resolve() not in base_real
+        except OSError:  # pragma: no cover
+            return True
+
+    local = frozenset(k for k, (f, _) in prov.items() if "." in k and "[" not in k and own(f))
+
+    # Defaults scaled per resident for money and headcount.
+    pop_full = _population_of(data, p.resolve().parent)
+    defaults_used: list[str] = []
+    if pop_full is not None:
+        ref = Scenario().model_dump(mode="json")
+        base = copy.deepcopy(data)
+        for key in PER_HEAD_KEYS:
+            if key in local:
+                continue
+            wigan_value = _get(base, key)
+            if wigan_value is None:
+                wigan_value = _get(ref, key)
+            scaled = wigan_value * pop_full / WIGAN_POPULATION
+            _set(data, key, int(round(scaled)) if key == "finance.workforce_baseline" else round(float(scaled), 3))
+            prov[key] = ("default: Wigan per resident", None)
+    scenario, errors = S._validate(data)
+    if errors:
+        raise S._to_error(errors, prov, display)
+    assert scenario is not None
+    loaded = S._finish(p.resolve(), scenario, chain, prov, {})
+    resolved = loaded.resolved
+    if pop_full is None:  # only reachable with an unreadable table, which validation would have refused
+        pop_full = float(WIGAN_POPULATION)
+
+    baseline: dict[str, Any] = {}
+    for key, what in CONTEXT_KEYS.items():
+        default = key not in local
+        if key in ("population.total", "population.share_65_plus") and resolved["population"]["age_sex_table"] is not None:
+            continue
+        if key == "population.age_sex_table" and resolved["population"]["age_sex_table"] is None:
+            continue
+        source = "council file" if not default else (
+            "default: Wigan's value per resident x population" if key in PER_HEAD_KEYS else "default: Wigan's value")
+        baseline[key] = {"value": _get(resolved, key), "default": default, "what": what, "source": source}
+        if default:
+            defaults_used.append(key)
+    period = f"{month_index(scenario.time.start) // 12}-{(month_index(scenario.time.start) // 12 + 2) % 100:02d}"
+    for sex in ("male", "female"):
+        h = inputs.baseline_hle
+        baseline[f"council.baseline_hle.{sex}"] = {
+            "value": None if h is None else getattr(h, sex), "default": h is None, "period": period,
+            "what": f"healthy life expectancy at birth, {sex}, {period} (ONS)",
+            "source": "council file" if h is not None else "default: not matched; the model's calibrated Wigan level "
+                                                              "shifted only by this council's deprivation"}
+        if h is None:
+            defaults_used.append(f"council.baseline_hle.{sex}")
+    for sex in ("male", "female"):
+        e = inputs.baseline_le
+        baseline[f"council.baseline_le.{sex}"] = {
+            "value": None if e is None else getattr(e, sex), "default": e is None, "period": period,
+            "what": f"life expectancy at birth, {sex}, {period} (ONS)",
+            "source": "council file" if e is not None else "default: not matched; Wigan's calibrated mortality"}
+        if e is None:
+            defaults_used.append(f"council.baseline_le.{sex}")
+    name = inputs.display_name or scenario.name
+    return Council(path=p.resolve(), loaded=loaded, inputs=inputs, name=name, baseline=baseline, local_keys=local,
+                   population=pop_full, defaults_used=defaults_used, input_lines=council_prov)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing council files from model/data/comparators_context.yaml (used to make scenarios/councils/*.yaml)
+# ---------------------------------------------------------------------------------------------
+def council_from_context(key: str, ctx: dict, comparators_file: str = "model/data/comparators_context.yaml") -> str:
+    """The text of a council file built only from one council's entry in ``comparators_context.yaml``."""
+    c = ctx["councils"][key]
+    pop = c["population"]["census_2011"]
+    shares = c["share_65_plus"]
+    if "census_2011" in shares:
+        share, share_src = shares["census_2011"], "Census 2011 (census_2011)"
+    else:
+        # No 2011 figure: the 2015 mid-year estimate less the mean 2011-2015 rise of the councils that have both
+        # (Wigan +0.022, Bolton +0.014, Stockport +0.016: 0.017).
+        share = round(shares[2015] - 0.017, 3)
+        share_src = f"MYE 2015 share {shares[2015]} less 0.017, the mean 2011-15 rise of Wigan, Bolton and Stockport"
+    name = key.replace("_", " ").title()
+    hle = c["hle_2009_11"]
+    return f"""\
+# {name} ({c['ons_code']}): would the Deal work here? Built only from {comparators_file}
+# (entry '{key}'). Every other input is a stated default: see TEMPLATE.yaml for what each one means and
+# where a council finds its own figure. Run: python simulate.py assess scenarios/councils/{key}.yaml
+
+extends: ../wigan.yaml            # the Deal's mechanisms and Wigan's adoption plan (pilot 2012, launch 2014)
+
+name: {key}
+description: "{name} adopting the Deal as Wigan did, from {name}'s own 2009-11 context."
+
+council:
+  display_name: {name}
+  ons_code: {c['ons_code']}
+  baseline_hle: {{male: {hle['male']}, female: {hle['female']}}}   # ONS HLE at birth 2009-11, original series (HLE_ORIG)
+  source_notes: "comparators_context.yaml: population census_2011, share_65_plus {share_src}, lsoas_most_deprived_decile_2019 (IOD), hle_2009_11 (HLE_ORIG)"
+
+population:
+  age_sex_table: null             # no age table: Wigan's 2011 shape reweighted to the two figures below
+  total: {pop}                   # Census 2011 usual residents (population.census_2011)
+  share_65_plus: {share}             # {share_src}
+  share_lsoas_most_deprived_decile: {c['lsoas_most_deprived_decile_2019']}   # IoD 2019 (IOD)
+
+context:
+  greater_manchester: {'true' if c['greater_manchester'] else 'false'}       # {'one of the ten GM boroughs: devolution from 2014-11' if c['greater_manchester'] else 'not in Greater Manchester: no devolution effect'}
+"""

@@ -1,0 +1,290 @@
+"""Tests of council assessments (issue 4): council files, defaults, refusals, the assessment and its command.
+
+Everything runs at a small scale (0.02-0.05 of a borough) with few draws and seeds, so the whole file takes
+about a minute and a half on 2 cores. Statistical claims use fixed seeds and state their tolerance beside the
+assertion. A small fake posterior (written in tmp_path in calibration/posterior_io.py's CSV format) stands in
+for the calibrated one, so the tests do not depend on a calibration having been run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from model import assessment as A
+from model.council import council_from_context, load_council
+from model.scenario import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNCILS = ROOT / "scenarios" / "councils"
+CONTEXT = ROOT / "model" / "data" / "comparators_context.yaml"
+COMPARATORS = ["st_helens", "barnsley", "doncaster", "rotherham", "bolton", "stockport"]
+WIGAN = ROOT / "scenarios" / "wigan.yaml"
+
+
+def fake_posterior(path: Path, n: int = 20, seed: int = 1) -> Path:
+    """A posterior CSV like calibration/posterior/wigan.csv: a weight column and dotted parameter keys."""
+    rng = np.random.default_rng(seed)
+    keys = ["health.threshold_male", "health.threshold_female", "health.w_self_help",
+            "front_door.strengths_community", "finance.savings_required_gbp_m", "context.devolution_frailty"]
+    rows = ["weight," + ",".join(keys)]
+    for _ in range(n):
+        vals = [rng.uniform(0.5, 1.5), 2.53 + 0.03 * rng.standard_normal(), 2.56 + 0.03 * rng.standard_normal(),
+                rng.uniform(0.05, 0.3), rng.uniform(0.3, 0.6), rng.uniform(140, 180), rng.uniform(-0.02, 0.05)]
+        rows.append(",".join(repr(float(v)) for v in vals))
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def council_file(folder: Path, body: str, name: str = "c.yaml") -> Path:
+    p = folder / name
+    p.write_text(f"extends: {WIGAN}\nname: test_council\n" + body, encoding="utf-8")
+    return p
+
+
+QUICK = dict(draws=2, seeds=1, scale=0.02, sensitivity=False, match_scale=0.1, match_seeds=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Council files
+# ---------------------------------------------------------------------------------------------
+def test_template_and_comparators_validate_and_use_the_context_file():
+    ctx = yaml.safe_load(CONTEXT.read_text())
+    t = load_council(COUNCILS / "TEMPLATE.yaml")
+    assert t.loaded.scenario.population.total == 317849
+    assert t.defaults_used == ["council.baseline_le.male", "council.baseline_le.female"]
+    for key in COMPARATORS:
+        c = load_council(COUNCILS / f"{key}.yaml")
+        src = ctx["councils"][key]
+        sc = c.loaded.scenario
+        assert sc.population.age_sex_table is None
+        assert sc.population.total == src["population"]["census_2011"]
+        assert sc.population.share_lsoas_most_deprived_decile == src["lsoas_most_deprived_decile_2019"]
+        assert sc.context.greater_manchester is src["greater_manchester"]
+        assert c.inputs.baseline_hle.male == src["hle_2009_11"]["male"]
+        assert c.inputs.baseline_hle.female == src["hle_2009_11"]["female"]
+        assert sc.time.start == "2009-01" and c.baseline_period == "2009-11"
+        # Money defaults scale with the population (Wigan: GBP 400m for 317,849 residents).
+        assert sc.finance.baseline_budget_gbp_m == pytest.approx(400.0 * sc.population.total / 317849, rel=1e-3)
+        assert c.baseline["finance.baseline_budget_gbp_m"]["default"] is True
+        assert c.baseline["population.total"]["default"] is False
+        # The file is exactly what council_from_context writes from the context file (nothing else added).
+        assert (COUNCILS / f"{key}.yaml").read_text() == council_from_context(key, ctx)
+
+
+def test_missing_inputs_run_and_report_defaults(tmp_path):
+    p = council_file(tmp_path, "population:\n  age_sex_table: null\n  total: 120000\n  share_65_plus: 0.2\n")
+    c = load_council(p)
+    for key in ("council.baseline_hle.male", "population.share_lsoas_most_deprived_decile",
+                "finance.baseline_budget_gbp_m", "community.groups_per_1000", "deal.launch"):
+        assert key in c.defaults_used
+    assert c.loaded.scenario.finance.workforce_baseline == round(5000 * 120000 / 317849)
+    summary, plan = A.assess(p, A.Settings(**{**QUICK, "sensitivity": True}))
+    out = A.public(summary)
+    local = A.details(summary)["depends_on"]["local_inputs"]["effects"]
+    assert set(local) == set(A.HEADLINE_METRICS)
+    assert "reference" in local["hle_gain_years"] and any(k.startswith("deprivation") for k in local["hle_gain_years"])
+    assert plan.match["offsets"] == {}  # nothing to match without a baseline HLE
+    assert out["baseline"]["inputs"]["finance.baseline_budget_gbp_m"]["default"] is True
+    assert "council.baseline_hle.male" in out["baseline"]["defaults_used"]
+    text = A.report_markdown(summary, plan)
+    assert "**default**" in text
+    assert "| net revenue budget before the cuts (GBP m a year) | 151" in text
+
+
+@pytest.mark.parametrize("body, key, words", [
+    ("population:\n  age_sex_table: null\n  total: -5\n  share_65_plus: 0.2\n", "population.total", "at least 1"),
+    ("population:\n  age_sex_table: null\n  total: 1000\n  share_65_plus: 1.2\n", "population.share_65_plus",
+     "at most 1"),
+    ("population:\n  share_lsoas_most_deprived_decile: 1.5\n", "population.share_lsoas_most_deprived_decile",
+     "at most 1"),
+    ("council:\n  baseline_hle: {male: 80.0, female: 60.0}\n  baseline_le: {male: 77.0, female: 81.0}\n",
+     "council", "must be below life expectancy"),
+    ("council:\n  baseline_hle: {male: 60.0, female: 60.0, mael: 60.0}\n", "council.baseline_hle.mael", "unknown key"),
+    ("council:\n  baseline_hle: {male: -3, female: 60.0}\n", "council.baseline_hle.male", "at least 30"),
+    ("council:\n  display_nam: X\n", "council.display_nam", "did you mean 'display_name'"),
+])
+def test_impossible_inputs_are_refused_with_file_line_and_key(tmp_path, body, key, words):
+    p = council_file(tmp_path, body)
+    with pytest.raises(ScenarioError) as err:
+        load_council(p)
+    e = err.value
+    assert e.key == key and words in e.message, str(e)
+    assert e.file.endswith("c.yaml") and e.line is not None and e.line >= 3
+
+
+def test_hle_above_the_models_life_expectancy_is_refused(tmp_path):
+    # Without a baseline LE the check is against the model's own LE for this council (about 76-80 years).
+    p = council_file(tmp_path, "council:\n  baseline_hle: {male: 90.0, female: 60.0}\n")
+    with pytest.raises(ScenarioError) as err:
+        A.prepare(p, A.Settings(**QUICK))
+    assert err.value.key == "council.baseline_hle.male"
+    assert "life expectancy" in err.value.message or "cannot reach" in err.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# The assessment
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def posterior(tmp_path_factory) -> Path:
+    return fake_posterior(tmp_path_factory.mktemp("post") / "wigan.csv")
+
+
+@pytest.mark.parametrize("key", COMPARATORS)
+def test_every_comparator_runs_at_small_scale(key, posterior):
+    summary, plan = A.assess(COUNCILS / f"{key}.yaml", A.Settings(posterior=posterior, **QUICK))
+    out = A.public(summary)
+    assert out["council"] == load_council(COUNCILS / f"{key}.yaml").name
+    # The issue's form: arms and effects by outcome and period, quantiles, p_positive in the effects.
+    for name in ("hle_male", "hle_female", "le_male", "le_female", "care_home_admissions_65plus_per_100k",
+                 "delayed_transfers_per_100k", "still_at_home_91d_pct", "care_quality_good_or_outstanding"):
+        for arm in ("business_as_usual", "deal"):
+            periods = list(out["arms"][arm][name])
+            assert set(out["arms"][arm][name][periods[0]]) == {"q05", "q50", "q95"}
+        # From the baseline on (at this tiny scale a year can have no 65+ reablement discharge to follow up).
+        assert int(list(out["effects"][name])[0][:4]) <= (2010 if name == "still_at_home_91d_pct" else 2009)
+        assert set(out["effects"][name][list(out["effects"][name])[0]]) == {"q05", "q50", "q95", "p_positive"}
+    assert list(out["arms"]["deal"]["hle_male"])[-1] == "2023-25"  # ... to the end year
+    assert "2025" in out["effects"]["cumulative_net_savings_gbp_m"]
+    assert set(out["effects"]["payback_year"]["by 2025"]) == {"q05", "q50", "q95", "p_positive"}
+    # Common random numbers: identical arms until the Deal's pilot (2012-01).
+    assert out["effects"]["hle_male"]["2009-11"] == {"q05": 0.0, "q50": 0.0, "q95": 0.0, "p_positive": 0.0}
+    assert out["effects"]["cumulative_net_savings_gbp_m"]["2011"]["q50"] == 0.0
+    # The match moved the thresholds by the same offset in every draw.
+    offs = plan.match["offsets"]
+    assert abs(offs["health.threshold_male"]) > 0
+    json.dumps(out)  # plain JSON
+
+
+def _run_metrics(summary) -> dict[str, np.ndarray]:
+    """Per-run summary effects: HLE gain (mean over sexes and periods from the 2014 launch), care-home admissions
+    change (mean over financial years from 2014/15), cumulative net savings by 2025."""
+    v, e = summary["_values"]["effect"], summary["effects"]
+    hle = np.mean([v[k][p] for k in ("hle_male", "hle_female") for p in e[k] if int(p[:4]) >= 2014], axis=0)
+    adm = np.mean([v["care_home_admissions_65plus_per_100k"][p] for p in e["care_home_admissions_65plus_per_100k"]
+                   if int(p[:4]) >= 2014], axis=0)
+    return {"hle_gain": hle, "admissions_change": adm, "net_savings_2025": v["cumulative_net_savings_gbp_m"]["2025"]}
+
+
+def test_wigan_context_reproduces_wigan_within_noise(tmp_path, posterior):
+    """A council file written from Wigan's own entry in comparators_context.yaml (synthetic age table, HLE
+    matched, money scaled per resident) against scenarios/wigan.yaml itself, same posterior draws and seeds.
+
+    "Within noise": for each summary effect the medians over the 10 paired runs of each must differ by less than
+    3 standard errors of the difference, SE = 1.25 x SD / sqrt(n) for each median (normal approximation), with
+    the SDs measured from these runs (at scale 0.04 about 0.3-0.8 years of HLE gain, 30-55 admissions per
+    100,000, 40-70 GBP m of net savings). The baseline offset must be small: Wigan's own HLE is what the
+    thresholds were set on (tolerance 0.1 SD of frailty, about 2 years of HLE)."""
+    ctx = yaml.safe_load(CONTEXT.read_text())
+    p = tmp_path / "wigan_context.yaml"
+    p.write_text(council_from_context("wigan", ctx).replace("extends: ../wigan.yaml", f"extends: {WIGAN}"))
+    s = A.Settings(draws=5, seeds=2, scale=0.04, posterior=posterior, sensitivity=False, match_scale=0.3)
+    (sc, pc), (sw, pw) = A.assess(p, s), A.assess(WIGAN, s)
+    assert all(abs(v) < 0.1 for v in pc.match["offsets"].values()), pc.match["offsets"]
+    assert pc.seeds == pw.seeds  # the same seeds...
+    for a, b in zip(pc.draws, pw.draws):  # ... and the same draws, apart from the baseline offsets
+        assert {k: v for k, v in a.items() if "threshold" not in k} == {k: v for k, v in b.items() if "threshold" not in k}
+    mc, mw = _run_metrics(sc), _run_metrics(sw)
+    for k in mc:
+        n = mc[k].size
+        se = 1.25 * math.sqrt((np.var(mc[k], ddof=1) + np.var(mw[k], ddof=1)) / n)
+        diff = float(np.median(mc[k]) - np.median(mw[k]))
+        assert abs(diff) < 3 * se, (k, diff, se)
+    # And the Deal's effect itself is clearly there in both (not two equal zeros).
+    assert np.median(mc["hle_gain"]) > 0 and np.median(mw["hle_gain"]) > 0
+
+
+def test_business_as_usual_intervals_include_the_published_noise(posterior):
+    """Arms are widened to at least the targets' observation noise (calibration/targets/wigan.yaml: HLE sd 1.0,
+    care quality 0.08): a 5-95% interval of a normal with that SD is 3.29 SD wide; 0.8 of that allows for the
+    quantile estimate from 4 runs x 20 noise replicates."""
+    # One seed per draw: the model's own seed-to-seed spread is then unknown, so the full noise is added.
+    summary, _ = A.assess(COUNCILS / "bolton.yaml", A.Settings(posterior=posterior, draws=4, seeds=1, scale=0.02,
+                                                                 sensitivity=False, match_scale=0.1, match_seeds=1))
+    assert summary["settings"]["observation_noise_added_sd"]["hle_male"] == 1.0
+    bau = summary["arms"]["business_as_usual"]
+    for name, sd in (("hle_male", 1.0), ("care_quality_good_or_outstanding", 0.08), ("le_female", 0.4)):
+        for p, q in bau[name].items():
+            assert q["q95"] - q["q05"] >= 0.8 * 3.29 * sd, (name, p, q)
+    # Effects carry no added noise: before the Deal acts they are exactly 0.
+    assert summary["effects"]["care_quality_good_or_outstanding"]["2010"]["q95"] == 0.0
+
+
+def test_variants_later_start_and_no_investment(posterior):
+    base = dict(posterior=posterior, draws=1, seeds=2, scale=0.02, sensitivity=False, match_scale=0.1, match_seeds=1)
+    late, plan = A.assess(COUNCILS / "st_helens.yaml", A.Settings(start=2016, **base))
+    d = plan.deal.scenario.deal
+    assert (d.pilot_start, d.launch, d.fund_start, d.tax_freeze_from) == ("2016-01", "2018-01", "2017-01", 2018)
+    e = late["effects"]
+    # Common random numbers: nothing differs before the shifted Deal acts (2016-01).
+    assert all(e["hle_male"][p]["q05"] == e["hle_male"][p]["q95"] == 0.0 for p in ("2009-11", "2012-14", "2013-15"))
+    assert e["cumulative_net_savings_gbp_m"]["2015"]["q50"] == 0.0
+    none, plan0 = A.assess(COUNCILS / "st_helens.yaml", A.Settings(investment=0.0, **base))
+    assert plan0.deal.scenario.deal.fund_gbp_m == 0.0
+    inv = none["effects"]["cumulative_investment_gbp_m"]["2025"]["q50"]
+    assert inv < 4.0  # only the GBP 2m care-home fund and training remain (GBP 10m fund with it)
+    half, plan_h = A.assess(COUNCILS / "st_helens.yaml", A.Settings(fidelity=0.5, **base))
+    assert plan_h.deal.scenario.deal.fidelity == 0.5
+
+
+def test_payback_year_definition():
+    years = {str(y): v for y, v in zip(range(2012, 2020), [0, -2, -5, -3, 1, -1, 2, 4])}
+    inv = {str(y): (1.0 if y >= 2013 else 0.0) for y in range(2012, 2020)}
+    assert A.payback_year(years, inv) == 2018  # stays >= 0 from 2018 on
+    assert math.isinf(A.payback_year({**years, "2019": -0.5}, inv))
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------
+def cli(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "simulate.py"), *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300, stdin=subprocess.DEVNULL)
+
+
+def test_assess_command_writes_the_folder(tmp_path, posterior):
+    out = tmp_path / "a"
+    p = cli("assess", COUNCILS / "stockport.yaml", "--posterior", posterior, "--draws", 2, "--seeds", 1,
+            "--scale", 0.02, "--out", out, "--investment", 5, "--no-sensitivity")
+    assert p.returncode == 0, p.stderr
+    names = sorted(x.name for x in out.iterdir())
+    assert names == ["assessment.json", "assessment_details.json", "fan_effects.png", "fan_outcomes.png", "provenance.json", "report.md",
+                     "scenario_business_as_usual.yaml", "scenario_deal.yaml"]
+    a = json.loads((out / "assessment.json").read_text())
+    assert list(a) == ["council", "baseline", "arms", "effects"]  # the issue's form
+    assert a["council"] == "Stockport" and set(a["arms"]) == {"business_as_usual", "deal"}
+    det = json.loads((out / "assessment_details.json").read_text())
+    assert det["settings"]["variant"] == {"deal.fund_gbp_m": 5.0}
+    assert det["depends_on"]["local_inputs"] == {}  # --no-sensitivity
+    report = (out / "report.md").read_text()
+    assert "Would the Deal work in Stockport?" in report and "![Both arms](fan_outcomes.png)" in report
+    assert "payback" in p.stdout.lower() or "payback" in report
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--scale", "2"], "--scale"),
+    (["--fidelity", "1.5"], "--fidelity"),
+    (["--set", "deal.fidelty=0.5"], "deal.fidelty"),
+    (["--posterior", "/nonexistent/post.csv"], "posterior not found"),
+])
+def test_assess_bad_input_is_one_line_exit_2(tmp_path, args, words):
+    p = cli("assess", COUNCILS / "bolton.yaml", "--out", tmp_path / "x", "--quiet", *args)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
+    assert not (tmp_path / "x").exists()
+
+
+def test_assess_check_lists_defaults(tmp_path):
+    bad = council_file(tmp_path, "population:\n  age_sex_table: null\n  total: 0\n  share_65_plus: 0.2\n")
+    p = cli("assess", bad, "--check")
+    assert p.returncode == 2 and "c.yaml:5: population.total: must be at least 1" in p.stderr
+    p = cli("assess", COUNCILS / "barnsley.yaml", "--check")
+    assert p.returncode == 0 and "default" in p.stdout and "valid council file (Barnsley)" in p.stdout
