@@ -21,6 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from model.cli_args import int_arg, scale_arg
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # python -m calibration.cli from elsewhere
     sys.path.insert(0, str(ROOT))
@@ -35,28 +37,8 @@ __all__ = ["add_commands", "cmd_calibrate", "cmd_validate", "main"]
 # ---------------------------------------------------------------------------------------------
 # Argument types
 # ---------------------------------------------------------------------------------------------
-def _scale(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number above 0 and at most 1, got {text!r}") from None
-    if not math.isfinite(v) or not 0 < v <= 1:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1 (the share of the borough simulated), got {text!r}")
-    return v
-
-
-def _int(what: str, lo: int, hi: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            v = int(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if not lo <= v <= hi:
-            raise argparse.ArgumentTypeError(f"{what} must be from {lo} to {hi}, got {v}")
-        return v
-
-    parse.__name__ = what
-    return parse
+_scale = scale_arg
+_int = int_arg
 
 
 def _minutes(text: str) -> float:
