@@ -1,0 +1,3 @@
+"""dealsim's web app: `solara run app.py` (or `python simulate.py app`). See docs/app.md."""
+
+from webapp.pages import AssessPage, ExplorePage, routes  # noqa: F401  (Solara reads `routes`)

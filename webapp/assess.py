@@ -1,0 +1,115 @@
+"""Running an assessment from the app: the same steps as ``simulate.py assess``, at a responsive size."""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from model import assessment as A
+from model.council import Council
+
+# Responsive defaults: a dozen runs of a few thousand residents (about 5-10 s on one core), baseline matched at
+# 5% scale. The command line's defaults (40 draws x 2 seeds at 10%) take minutes: the app says so.
+APP_SETTINGS = {"draws": 6, "seeds": 1, "scale": 0.03, "match_scale": 0.05, "match_seeds": 1}
+FILES = ("assessment.json", "report.md", "fan_outcomes.png", "fan_effects.png", "assessment_details.json")
+
+
+@dataclass
+class Result:
+    council: str
+    summary: dict[str, Any]
+    folder: Path
+    headline: list[dict[str, Any]]
+    money: dict[str, Any]
+    limits: str
+    wall_s: float
+
+    def file(self, name: str) -> Path:
+        return self.folder / name
+
+
+def settings(runs_per_arm: int = APP_SETTINGS["draws"], scale: float = APP_SETTINGS["scale"], seed: int = 0) -> A.Settings:
+    return A.Settings(draws=int(runs_per_arm), seeds=APP_SETTINGS["seeds"], scale=float(scale), seed=int(seed),
+                      match_scale=max(APP_SETTINGS["match_scale"], float(scale)), match_seeds=APP_SETTINGS["match_seeds"],
+                      sensitivity=False)
+
+
+HEADLINE = ("hle_male", "hle_female", "care_home_admissions_65plus_per_100k", "delayed_transfers_per_100k",
+            "care_quality_good_or_outstanding", "cumulative_savings_gbp_m")
+
+
+def headline(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row an outcome, its last period: both arms' medians, the change and the chance of a gain."""
+    rows = []
+    for name in HEADLINE:
+        eff = summary["effects"].get(name, {})
+        if not eff:
+            continue
+        p = list(eff)[-1]
+        e = eff[p]
+        better = A.OUTCOMES[name]
+        pp = e.get("p_positive")
+        gain = None if pp is None else (pp if better > 0 else 1 - pp)
+        label, unit = A.LABELS[name]
+        rows.append({"outcome": label, "unit": unit, "period": p,
+                     "business_as_usual": summary["arms"]["business_as_usual"][name][p]["q50"],
+                     "deal": summary["arms"]["deal"][name][p]["q50"], "change": e["q50"], "q05": e["q05"],
+                     "q95": e["q95"], "chance_of_gain": gain})
+    return rows
+
+
+def money(summary: dict[str, Any]) -> dict[str, Any]:
+    eff = summary["effects"]
+    net = eff["cumulative_net_savings_gbp_m"]
+    last = list(net)[-1]
+    pb = next(iter(eff["payback_year"].values()))
+    return {"year": last, "net": net[last], "investment": eff["cumulative_investment_gbp_m"][last],
+            "tax_forgone": eff["cumulative_tax_forgone_gbp_m"][last], "care_savings": eff["cumulative_care_savings_gbp_m"][last],
+            "payback": pb}
+
+
+def limits_section(report: str) -> str:
+    start = report.find("## Limits")
+    if start < 0:
+        return ""
+    end = report.find("\n## ", start + 5)
+    text = report[start:end if end > 0 else None]
+    return "\n".join(line for line in text.splitlines() if not line.startswith("Files:")).strip()
+
+
+def run(council: Council, s: A.Settings, progress: Callable[[float, str], None] | None = None,
+        out_root: Path | None = None) -> Result:
+    """prepare -> run (serially, reporting progress) -> summarise -> write the files into a new folder."""
+    t0 = time.perf_counter()
+    say = progress or (lambda f, text: None)
+    say(0.0, "matching the baseline")
+    plan = A.prepare(council, s, report=lambda text: say(0.02, text))
+    n = len(plan.jobs)
+    say(0.05, f"running {n} simulations")
+    results = A.run_serial(plan.jobs, s.scale, progress=lambda i, k: say(0.05 + 0.85 * i / k, f"simulation {i} of {k}"))
+    say(0.92, "summarising")
+    summary = A.summarise(plan, results)
+    folder = Path(tempfile.mkdtemp(prefix="assessment-", dir=out_root))
+    A.write_outputs(folder, summary, plan)
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    say(1.0, "done")
+    return Result(council=plan.council.name, summary=A.public(summary), folder=folder, headline=headline(summary),
+                  money=money(summary), limits=limits_section(report), wall_s=time.perf_counter() - t0)
+
+
+def fmt(x: Any, nd: int = 1) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    if isinstance(x, (int, float)) and abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{nd}f}" if isinstance(x, float) else str(x)
+
+
+def as_json(result: Result) -> str:
+    return json.dumps(result.summary, indent=1)
