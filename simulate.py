@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from model.cli_args import int_arg, scale_arg
+from model.cli_args import int_arg, results_table, scale_arg, stop_pool
 
 ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
@@ -280,13 +280,7 @@ def stdout_console() -> Any:
 
 
 def table(title: str, columns: list[tuple[str, str]]) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for i, (col, just) in enumerate(columns):
-        t.add_column(col, justify=just, no_wrap=i > 0, min_width=15 if i == 0 else None)  # numbers never wrap
-    return t
+    return results_table(title, columns, first_min_width=15)
 
 
 def fmt(v: float | None, signed: bool = False) -> str:
@@ -441,13 +435,7 @@ def run_pool(jobs: list[tuple[Any, int]], scale: float, workers: int, quiet: boo
         if pool is not None and ok:
             pool.shutdown(wait=True)
         elif pool is not None:
-            procs = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for p in procs:
-                if p.is_alive():
-                    p.terminate()
-            for p in procs:
-                p.join(timeout=5)
+            stop_pool(pool)
         if queue is not None:
             queue.close()
             queue.cancel_join_thread()

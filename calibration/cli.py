@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from model.cli_args import int_arg, scale_arg
+from model.cli_args import int_arg, results_table, scale_arg
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # python -m calibration.cli from elsewhere
@@ -146,14 +146,7 @@ def _console() -> Any:
     return con if con.is_terminal else Console(width=130)
 
 
-def _table(title: str, columns: Sequence[tuple[str, str]]) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for i, (name, just) in enumerate(columns):
-        t.add_column(name, justify=just, no_wrap=i > 0)
-    return t
+_table = results_table
 
 
 def _argv(argv: Sequence[str] | None) -> list[str]:

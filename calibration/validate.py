@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from model.cli_args import stop_pool
+
 from ._yaml import CalibrationError
 from .config import Calibration, load_calibration
 from .posterior_io import Posterior, posterior_draws
@@ -103,13 +105,7 @@ def _run_all(jobs: list[tuple], workers: int, progress: Callable[[int, int], Non
                 if progress:
                     progress(n, len(jobs))
         except BaseException:
-            procs = list((getattr(ex, "_processes", None) or {}).values())  # shutdown forgets them
-            ex.shutdown(wait=False, cancel_futures=True)
-            for p in procs:
-                if p.is_alive():
-                    p.terminate()
-            for p in procs:
-                p.join(timeout=5)
+            stop_pool(ex)
             raise
     return results
 

@@ -1,4 +1,5 @@
-"""Command-line argument types shared by simulate.py and the calibration commands (one wording of each error)."""
+"""Command-line helpers shared by simulate.py and the calibration commands: argument types (one wording of
+each error), stopping a worker pool, summary tables."""
 
 from __future__ import annotations
 
@@ -31,3 +32,26 @@ def int_arg(what: str, lo: int, hi: int) -> Callable[[str], int]:
 
     parse.__name__ = what
     return parse
+
+
+def stop_pool(pool) -> None:
+    """Stop a ProcessPoolExecutor now (Ctrl-C, an error): cancel pending work and terminate running workers,
+    which `shutdown(cancel_futures=True)` alone leaves running."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+
+
+def results_table(title: str, columns, first_min_width: int | None = None):
+    """A plain rich table for terminal summaries; numbers (every column but the first) never wrap."""
+    from rich import box
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for i, (name, just) in enumerate(columns):
+        t.add_column(name, justify=just, no_wrap=i > 0, min_width=first_min_width if i == 0 else None)
+    return t
