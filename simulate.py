@@ -40,7 +40,8 @@ EXIT_BROKEN_PIPE = 141
 
 # Outcomes shown in the terminal tables, each at a period of interest (the last available one if absent).
 HEADLINE = [
-    ("hle_male", "2015-17"), ("hle_male", "2017-19"), ("hle_female", "2015-17"), ("hle_female", "2017-19"),
+    ("hle_male", "2015-17"), ("hle_male", "2017-19"), ("hle_male_true", "2017-19"),
+    ("hle_female", "2015-17"), ("hle_female", "2017-19"), ("hle_female_true", "2017-19"),
     ("le_male", "2017-19"), ("le_female", "2017-19"),
     ("care_home_admissions_65plus_per_100k", "2017/18"), ("delayed_transfers_per_100k", "2017/18"),
     ("still_at_home_91d_pct", "2018/19"), ("care_quality_good_or_outstanding", "2019"),
@@ -49,12 +50,14 @@ HEADLINE = [
 
 
 SHORT = {  # outcome names as shown in the terminal tables (units in UNITS, printed under the table)
-    "hle_male": "HLE male", "hle_female": "HLE female", "le_male": "LE male", "le_female": "LE female",
+    "hle_male": "HLE male", "hle_female": "HLE female", "hle_male_true": "HLE male, true",
+    "hle_female_true": "HLE female, true", "le_male": "LE male", "le_female": "LE female",
     "care_home_admissions_65plus_per_100k": "care-home adm.", "delayed_transfers_per_100k": "delayed transf.",
     "still_at_home_91d_pct": "home 91d %", "care_quality_good_or_outstanding": "care quality",
     "cumulative_savings_gbp_m": "savings GBP m", "workforce": "workforce",
 }
-UNITS = ("HLE, LE: years at birth (3-year periods); care-home adm.: admissions 65+ per 100,000 aged 65+ "
+UNITS = ("HLE, LE: years at birth (3-year periods; HLE as ONS would publish it from the survey, 'true' from "
+         "everyone's health, no survey noise); care-home adm.: admissions 65+ per 100,000 aged 65+ "
          "(financial years); delayed transf.: delayed beds a day per 100,000 aged 18+; home 91d: % still at home "
          "91 days after reablement; care quality: share of care homes good or outstanding; savings: GBP m a year "
          "below the 2010 budget; workforce: council headcount.")
@@ -139,6 +142,8 @@ def build_parser() -> Parser:
     r.add_argument("--seed", type=seed_arg, default=0, metavar="N", help="random seed, a whole number >= 0 (default 0)")
     r.add_argument("--set", type=set_arg, action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter, e.g. --set deal.fidelity=0.5 (repeatable)")
+    r.add_argument("--threads", type=int_arg("--threads", 1, 1024), default=os.cpu_count() or 1, metavar="N",
+                   help="threads for the passes over residents (default: every CPU); results are identical for any N")
     common(r, compare=False)
     r.set_defaults(func=cmd_run)
 
@@ -319,7 +324,7 @@ def months_of(loaded: Any) -> int:
 # One simulation (in this process for `run`, in worker processes for `compare`)
 # ---------------------------------------------------------------------------------------------
 def simulate(scenario: Any, seed: int, scale: float, base_dir: Path | None,
-             report: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+             report: Callable[[str, int, int], None] | None = None, threads: int = 1) -> dict[str, Any]:
     """Build and run one model. Returns timeseries, outcomes and timings, or {"error": message} when the
     model cannot be built from the scenario (e.g. a missing data file)."""
     from model.model import DealModel
@@ -328,7 +333,7 @@ def simulate(scenario: Any, seed: int, scale: float, base_dir: Path | None,
         report("build", 0, 0)
     t0 = time.perf_counter()
     try:
-        model = DealModel(scenario, seed=seed, scale=scale, base_dir=base_dir)
+        model = DealModel(scenario, seed=seed, scale=scale, base_dir=base_dir, threads=threads)
     except (OSError, ValueError, KeyError) as exc:
         if os.environ.get("DEALSIM_TRACEBACK"):
             raise
@@ -345,7 +350,26 @@ def simulate(scenario: Any, seed: int, scale: float, base_dir: Path | None,
         return {"error": f"scenario {scenario.name!r}, seed {seed}, scale {scale:g}: cannot compute the "
                          f"published measures: {msg} (a larger --scale may help)"}
     return {"seed": seed, "timeseries": model.timeseries(), "outcomes": outcomes,
-            "build_s": build_s, "run_s": model.elapsed, "months": model.months_total}
+            "missing": model.missing_outcomes(), "build_s": build_s, "run_s": model.elapsed,
+            "months": model.months_total}
+
+
+def warn_missing(missing: dict[str, dict[str, str]], what: str) -> None:
+    """One warning line for outcome periods that could not be measured (reasons are in the outputs)."""
+    if missing:
+        n = sum(len(v) for v in missing.values())
+        first = next(iter(next(iter(missing.values())).values()))
+        print(f"warning: {what}: {n} outcome period(s) could not be measured at this scale and are reported as "
+              f"null (first reason: {first}); a larger --scale avoids this", file=sys.stderr)
+
+
+def with_nulls(outcomes: dict[str, dict[str, float]], missing: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Outcomes with every unmeasurable period present as null, in period order."""
+    out = {k: dict(v) for k, v in outcomes.items()}
+    for name, periods in missing.items():
+        merged = {**out.get(name, {}), **{p: None for p in periods}}
+        out[name] = dict(sorted(merged.items()))
+    return out
 
 
 _QUEUE: Any = None
@@ -461,17 +485,18 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             if what == "month":
                 prog.update(task, description=f"{name} seed {args.seed}", total=total, completed=done)
 
-        result = simulate(loaded.scenario, args.seed, args.scale, loaded.path.parent, report)
+        result = simulate(loaded.scenario, args.seed, args.scale, loaded.path.parent, report, args.threads)
     check_signals()
     if "error" in result:
         raise UsageError(result["error"])
+    warn_missing(result["missing"], f"{name}, seed {args.seed}")
     ts, oc = result["timeseries"], result["outcomes"]
     observed = plots.load_observed()
 
     with outputs.atomic_folder(dest, args.force, WRITTEN) as tmp:
         outputs.write_csv(tmp / "timeseries.csv", ts)
         outputs.write_parquet(tmp / "timeseries.parquet", ts)
-        outputs.write_json(tmp / "outcomes.json", oc)
+        outputs.write_json(tmp / "outcomes.json", with_nulls(oc, result["missing"]))
         outputs.write_text(tmp / "scenario.yaml", _describe(loaded))
         arm = plots.Arm(name, [ts], [oc], milestones(loaded))
         title = f"{name}, seed {args.seed}, scale {args.scale:g}"
@@ -483,7 +508,8 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
             wall_time_s=time.perf_counter() - t0, seed=args.seed, scale=args.scale,
             scenario=provenance.scenario_record(loaded),
             model={"build_s": round(result["build_s"], 3), "run_s": round(result["run_s"], 3),
-                   "months": result["months"]},
+                   "months": result["months"], "threads": args.threads},
+            missing_outcomes=result["missing"],
             files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))
 
     if not args.quiet:
@@ -535,6 +561,10 @@ def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
     labels = [f"{label_a if arm == 'a' else label_b}, seed {seed}" for arm, seed in keys]
     results = run_pool(jobs, args.scale, workers, args.quiet, labels, [months_of(loaded) for loaded, _ in jobs])
     by = {keys[r["job"]]: r for r in results}
+    missing = {f"{arm}/seed {s}": by[arm, s]["missing"] for arm in ("a", "b") for s in seeds if by[arm, s]["missing"]}
+    if missing:
+        warn_missing({k: {"": next(iter(next(iter(v.values())).values()))} for k, v in missing.items()},
+                     f"{len(missing)} of {len(results)} runs")
     oc = {arm: {s: by[arm, s]["outcomes"] for s in seeds} for arm in ("a", "b")}
     diffs = outputs.summarise_differences(oc["a"], oc["b"])
     observed = plots.load_observed()
@@ -564,6 +594,7 @@ def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
             command="compare", root=ROOT, argv=[sys.argv[0], *argv], started=started,
             wall_time_s=time.perf_counter() - t0, seeds=seeds, scale=args.scale, workers=workers,
             scenario_a=provenance.scenario_record(la), scenario_b=provenance.scenario_record(lb),
+            missing_outcomes=missing,
             runs=[{"arm": arm, "seed": s, "build_s": round(by[arm, s]["build_s"], 3),
                    "run_s": round(by[arm, s]["run_s"], 3)} for arm in ("a", "b") for s in seeds],
             files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))

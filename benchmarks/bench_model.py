@@ -11,8 +11,8 @@ are timed separately; resident-steps/s = initial residents x months (burn-in inc
 Targets (issue): construction + run <= 5 s and peak RSS <= 600 MB, judged on the median at scale 1.0.
 
 Part 2 runs the resident health rule alone for 24 months, in one pinned child:
-  (a) vectorised, calling model/health.py itself (step_health, frailty, thresholds; good = frailty < threshold)
-      on the columns of the full Wigan 2011 population from model.residents.build_population;
+  (a) vectorised: model/health.py's own rule (resident_month, levels; keyed uniform shocks) in one Numba loop over
+      the columns of the full Wigan 2011 population from model.residents.build_population;
   (b) one mesa.Agent per resident holding u, prot, age, dep, sex (and its protection target), whose step()
       applies the same rule with Python `random.gauss` draws, run by model.agents.do("step"),
       on the first N residents of the same population (same starting state).
@@ -158,36 +158,55 @@ def child_health(n_obj: int, repeats: int, seed: int) -> dict:
     from model.residents import build_population
     from model.social import equilibrium_connectedness
 
+    from numba import njit
+
+    from model.rng import Keys, u01
+
     scenario, _ = _load_scenario()
     hp = scenario.health
-    init = np.random.default_rng(seed)
-    base, _full = build_population(scenario.population, scenario, 1.0, init, ROOT)  # Wigan 2011 ages, scale 1
+    keys = Keys(seed)
+    base, _full, _places = build_population(scenario.population, scenario, 1.0, keys, ROOT)  # Wigan 2011, scale 1
     n = base.n
-    equilibrium_connectedness(scenario.social, base)
+    base.connect[:n] = equilibrium_connectedness(scenario.social, base.eta[:n], base.dep[:n])
     base.trust[:n] = scenario.trust.base
-    base.volunteer[:n] = (base.age[:n] >= 16) & (init.random(n) < scenario.social.volunteer_share)
-    no_citizen = np.zeros(scenario.population.service_areas)
-    target = H.protection_target(hp, base, scenario.social.connectedness_base, no_citizen)  # fixed, per resident
+    rng0 = np.random.default_rng(seed)
+    base.volunteer[:n] = (base.age[:n] >= 16) & (rng0.random(n) < scenario.social.volunteer_share)
+    k = H.constants(hp, scenario.social.connectedness_base, 0.0)
+    # The protection target of each resident (no groups, no home care, no citizen lever): fixed over the months.
+    target = (k.w_conn * (base.connect[:n] - k.c_ref) + k.w_vol * base.volunteer[:n]).astype(np.float64)
     base.prot[:n] = 0.0  # starts away from its target, so the relaxation is exercised
     u0 = base.u[:n].copy()
 
-    # (a) vectorised: the model's own functions on the columns ---------------------------------------------
+    @njit
+    def months_of_health(n, k, key, u, prot, connect, volunteer, trust, age, dep, sex, month_keys, f_out, good_out):
+        for km in month_keys:
+            for i in range(n):
+                u[i], prot[i] = H.resident_month(k, u[i], prot[i], connect[i], volunteer[i], False, False, trust[i],
+                                                 0.0, u01(km, key[i]))
+        for i in range(n):
+            ex, gap, _need, _ch = H.levels(k, u[i], prot[i], age[i], dep[i], sex[i] == 1)
+            f_out[i] = gap + (k.thr_m if sex[i] == 1 else k.thr_f)
+            good_out[i] = gap < 0.0
+
+    # (a) vectorised: the model's own rule (health.resident_month, health.levels) over the columns -----------
     def vectorised(rep_seed: int):
         r = base  # restore the same starting state each repeat
         r.u[:n] = u0
         r.prot[:n] = 0.0
-        rng = np.random.default_rng(rep_seed)
+        mk = np.array([Keys(rep_seed).month("health", "shock", m) for m in range(HEALTH_MONTHS)], np.uint64)
+        f = np.empty(n)
+        good = np.empty(n, np.bool_)
         t = time.perf_counter()
-        for _ in range(HEALTH_MONTHS):
-            H.step_health(hp, r, rng, target)
-            f = H.frailty(hp, r, 0.0)
-            thr = H.thresholds(hp, r)
-            good = f < thr
-        return time.perf_counter() - t, f.astype(np.float64), good
+        months_of_health(n, k, r.key[:n], r.u[:n], r.prot[:n], r.connect[:n], r.volunteer[:n], r.trust[:n], r.age[:n],
+                         r.dep[:n], r.sex[:n], mk, f, good)
+        return time.perf_counter() - t, f, good
 
+    months_of_health(10, k, base.key[:10], base.u[:10].copy(), base.prot[:10].copy(), base.connect[:10],
+                     base.volunteer[:10], base.trust[:10], base.age[:10], base.dep[:10], base.sex[:10],
+                     np.zeros(1, np.uint64), np.empty(10), np.empty(10, np.bool_))  # compile outside the timing
     vec_times = []
-    for k in range(repeats):
-        secs, f_vec, good_vec = vectorised(seed + 1 + k)
+    for rep in range(repeats):
+        secs, f_vec, good_vec = vectorised(seed + 1 + rep)
         vec_times.append(secs)
 
     # (b) one Mesa Agent per resident -----------------------------------------------------------------------

@@ -56,13 +56,15 @@ DEFAULTS = {"draws": 40, "seeds": 2, "scale": 0.1}
 
 # Outcomes reported for both arms, with the direction that is a gain for residents (+1 higher is better).
 OUTCOMES = {
-    "hle_male": +1, "hle_female": +1, "le_male": +1, "le_female": +1,
+    "hle_male": +1, "hle_female": +1, "hle_male_true": +1, "hle_female_true": +1, "le_male": +1, "le_female": +1,
     "care_home_admissions_65plus_per_100k": -1, "delayed_transfers_per_100k": -1,
     "still_at_home_91d_pct": +1, "care_quality_good_or_outstanding": +1, "cumulative_savings_gbp_m": +1,
 }
 LABELS = {
     "hle_male": ("healthy life expectancy, men", "years"),
     "hle_female": ("healthy life expectancy, women", "years"),
+    "hle_male_true": ("healthy life expectancy, men, in the whole population (no survey noise)", "years"),
+    "hle_female_true": ("healthy life expectancy, women, in the whole population (no survey noise)", "years"),
     "le_male": ("life expectancy, men", "years"),
     "le_female": ("life expectancy, women", "years"),
     "care_home_admissions_65plus_per_100k": ("care-home admissions of people 65+", "per 100,000 aged 65+ a year"),
@@ -76,7 +78,7 @@ LABELS = {
     "cumulative_care_savings_gbp_m": ("cumulative savings on care (home care, care homes, reablement)", "GBP m"),
 }
 # Fallback observation noise if calibration/targets/wigan.yaml cannot be read (same values as that file).
-FALLBACK_SD = {"hle_male": 1.0, "hle_female": 1.0, "le_male": 0.4, "le_female": 0.4,
+FALLBACK_SD = {"hle_male": 1.0, "hle_female": 1.0, "hle_male_true": 0.0, "hle_female_true": 0.0, "le_male": 0.4, "le_female": 0.4,
                "care_home_admissions_65plus_per_100k": 60.0, "delayed_transfers_per_100k": 1.5,
                "still_at_home_91d_pct": 3.0, "care_quality_good_or_outstanding": 0.08, "cumulative_savings_gbp_m": 10.0}
 NOISE_REPLICATES = 20
@@ -735,7 +737,7 @@ def _fig_outcomes(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
             x = [a for a, _ in pts]
             ax.plot(x, [q["q50"] for _, q in pts], "-", color=color, lw=1.5, label=lab)
             ax.fill_between(x, [q["q05"] for _, q in pts], [q["q95"] for _, q in pts], color=color, alpha=0.2, lw=0)
-        sex = name.split("_")[-1]
+        sex = name.removesuffix("_true").split("_")[-1]
         obs = None
         if name.startswith("hle_") and inputs.baseline_hle is not None:
             obs = getattr(inputs.baseline_hle, sex)
@@ -765,7 +767,8 @@ def _fig_effects(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
 
     from .plots import period_x, _KIND
 
-    names = ["hle_male", "hle_female", "le_male", "le_female", "care_home_admissions_65plus_per_100k",
+    names = ["hle_male", "hle_female", "hle_male_true", "hle_female_true", "le_male", "le_female",
+             "care_home_admissions_65plus_per_100k",
              "delayed_transfers_per_100k", "care_quality_good_or_outstanding", "cumulative_net_savings_gbp_m",
              "cumulative_investment_gbp_m"]
     cols = 3

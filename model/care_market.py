@@ -1,56 +1,59 @@
 """Care homes and the care market: placements, moves from home care, and providers' quality.
 
+A resident is placed in a care home from three routes, all in the month's second pass (passes.py): a
+front-door conversation at care-home level need, a hospital discharge, or a move from home care once need
+reaches care-home level. Council funding is decided once, at placement. Reablement that ends without
+regaining independence leaves the resident on home care.
+
 Quality is the share of providers that would be rated good or outstanding. It relaxes towards a target
-made of the borough's baseline, England's rise under CQC's new regime (logistic, centred on January 2016, scale 0.8 years),
-investment (the care home innovation fund, per 1,000 care-home places), commissioning relationships
-(integration lever) and fee pressure (how hard the budget squeezes). Quality lowers hospital admissions
-from care homes (hospital.py).
+made of the borough's baseline, England's rise under CQC's new regime (logistic), investment (the care
+home innovation fund, per 1,000 care-home places), commissioning relationships (integration lever) and
+fee pressure (cuts to other services beyond fee_squeeze_threshold). Quality lowers hospital admissions
+from care homes (hospital.py); it is updated after the month's placements and read the next month.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
+from numba import njit
 
 from .calendar import year_of
-from .parameters import CareMarketParams, FrontDoorParams
-from .residents import CARE_HOME, HOME, HOME_CARE, Residents
+from .parameters import CareMarketParams, FrontDoorParams, HospitalParams
+from .residents import HOME, HOME_CARE
+
+CareK = namedtuple("CareK", "reab_success hc_to_ch hc_exit funded_share")
 
 
-def place_in_care_homes(p: CareMarketParams, r: Residents, idx: np.ndarray, rng: np.random.Generator,
-                        counted_65: list[int]) -> int:
-    """Permanent admission: council funding decided once; returns council-funded admissions aged 65+."""
-    if not idx.size:
-        return 0
-    r.setting[idx] = CARE_HOME
-    funded = rng.random(idx.size) < p.council_funded_share
-    r.funded[idx] = funded
-    r.reab_until[idx] = -(10**6)
-    n65 = int((funded & (r.age[idx] >= 65)).sum())
-    counted_65[0] += n65
-    return n65
+def constants(cp: CareMarketParams, fp: FrontDoorParams, hp: HospitalParams) -> CareK:
+    return CareK(hp.reablement_success, fp.home_care_to_care_home, fp.home_care_exit_rate, cp.council_funded_share)
 
 
-def home_care_transitions(p: FrontDoorParams, r: Residents, rng: np.random.Generator, ch_level: np.ndarray
-                          ) -> tuple[np.ndarray, np.ndarray]:
-    """Residents on a package recover out of it, or move to a care home once need is at that level."""
-    n = r.n
-    u = rng.random(n, dtype=np.float32)
-    on = r.alive[:n] & (r.setting[:n] == HOME_CARE)
-    to_ch = np.flatnonzero(on & ch_level & (u < np.float32(p.home_care_to_care_home)))
-    out = np.flatnonzero(on & ~ch_level & (u > np.float32(1.0 - p.home_care_exit_rate)))
-    r.setting[out] = HOME
-    return to_ch, out
+@njit(cache=True, inline="always")
+def reablement_end(k, setting, u):
+    """Reablement ends: without regaining independence the resident goes on home care."""
+    return HOME_CARE if (setting == HOME and u > k.reab_success) else setting
 
 
-def national_quality_gain(m: int) -> float:
-    """England's rise in ratings: logistic centred on January 2016, scale 0.8 years (CQC_STATE_OF_CARE)."""
+@njit(cache=True, inline="always")
+def home_care_move(k, ch_level, u):
+    """A resident on a package: (moves to a care home, leaves the package)."""
+    if ch_level:
+        return u < k.hc_to_ch, False
+    return False, u > 1.0 - k.hc_exit
+
+
+def national_quality_gain(p: CareMarketParams, m: int) -> float:
+    """England's rise in ratings: logistic in calendar time (CQC_STATE_OF_CARE)."""
     t = year_of(m) + (m % 12) / 12.0
-    return float(1.0 / (1.0 + np.exp(-(t - 2016.0) / 0.8)))
+    return float(1.0 / (1.0 + np.exp(-(t - p.national_gain_midyear) / p.national_gain_scale_years)))
 
 
 def quality_target(p: CareMarketParams, m: int, invest_per_1000_places_gbp_m: float, integration: float,
-                   squeeze: float) -> float:
-    t = (p.baseline_quality + p.national_gain * national_quality_gain(m)
+                   cut_share: float) -> float:
+    squeeze = max(0.0, cut_share - p.fee_squeeze_threshold)
+    t = (p.baseline_quality + p.national_gain * national_quality_gain(p, m)
          + p.investment_effect * invest_per_1000_places_gbp_m + p.relationship_effect * integration
          - p.fee_pressure_effect * squeeze)
     return float(np.clip(t, 0.0, 1.0))
@@ -58,3 +61,7 @@ def quality_target(p: CareMarketParams, m: int, invest_per_1000_places_gbp_m: fl
 
 def step_quality(p: CareMarketParams, q: float, target: float) -> float:
     return q + (target - q) / p.months
+
+
+__all__ = ["CareK", "constants", "reablement_end", "home_care_move", "national_quality_gain", "quality_target",
+           "step_quality", "HOME"]

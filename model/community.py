@@ -4,14 +4,15 @@ A group's capacity to support residents grows with its volunteers and its grant.
 are paid over three years on a reducing scale (grant_taper). Groups close at a base hazard, faster when
 short of volunteers and unfunded; new groups are founded locally at a rate that rises with trust, and by
 the fund itself (new_group_share of grants). Members and volunteers are residents (their `group` column);
-the model counts them for each group every month.
+the model counts them for each group every month. Groups read last month's counts (the month's tally is
+taken at its end). A group's closure draw is keyed to the group's own key (rng.py); foundings and grants are
+Poisson counts by inversion of one uniform per month (and area), so the two arms' counts move together.
 """
 
 from __future__ import annotations
 
 import mesa
 import numpy as np
-from numba import njit
 
 from .parameters import CommunityParams
 
@@ -19,9 +20,10 @@ from .parameters import CommunityParams
 class CommunityGroup(mesa.Agent):
     """A voluntary or community group in one service area."""
 
-    def __init__(self, model: mesa.Model, gid: int, area: int, founded: int):
+    def __init__(self, model: mesa.Model, gid: int, area: int, founded: int, key: int):
         super().__init__(model)
         self.gid = gid
+        self.key = key
         self.area = area
         self.founded = founded
         self.active = True
@@ -53,25 +55,12 @@ class CommunityGroup(mesa.Agent):
             self.remove()
 
 
-def group_arrays(groups: list[CommunityGroup]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """gid, area, spare capacity and capacity of active groups."""
+def group_arrays(groups: list[CommunityGroup]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """key, gid, area, spare capacity and capacity of active groups."""
     act = [g for g in groups if g.active]
+    key = np.fromiter((g.key for g in act), np.int64, len(act))
     gid = np.fromiter((g.gid for g in act), np.int64, len(act))
     area = np.fromiter((g.area for g in act), np.int64, len(act))
     cap = np.fromiter((g.capacity for g in act), float, len(act))
     mem = np.fromiter((g.members for g in act), float, len(act))
-    return gid, area, cap - mem, cap
-
-
-@njit(cache=True)
-def _release(n, group, gone):
-    for i in range(n):
-        g = group[i]
-        group[i] = -1 if gone[max(g, 0)] else g
-
-
-def release_members(r, closed: np.ndarray, n_groups: int) -> None:
-    """Members and volunteers of closed groups are left without a group."""
-    gone = np.zeros(n_groups, np.bool_)
-    gone[closed] = True
-    _release(r.n, r.group, gone)
+    return key, gid, area, cap - mem, cap

@@ -1,60 +1,69 @@
-"""Demography: deaths (Gompertz-Makeham hazard scaled by frailty), ageing, births and migration."""
+"""Demography: deaths (Gompertz-Makeham hazard scaled by frailty), ageing, births and migration.
+
+The annual hazard is h = (a exp(b age) + background + infant [age < 1]) x exp(beta excess - beta^2/2)
+x context multiplier x (care_home_multiplier in a care home, hospital_multiplier in hospital), with
+a = b exp(-b mode) putting the Gompertz mode at the modal age of death and the -beta^2/2 term making the
+frailty factor average 1 over u ~ N(0,1). A resident dies in the month with probability 1 - exp(-h/12).
+`death` is the rule for one resident (passes.py runs it in the month's second pass, after the care market);
+the Gompertz term a exp(b age) is a kept column that ageing multiplies by exp(b/12).
+
+Births and in-migrants each month are Poisson counts by inversion of one uniform (rng.poisson), so the two
+arms' counts move together when their populations are close. A newcomer's attributes come from draws keyed
+to its own key (its arrival month, kind and rank), never copied from another resident: sex, age, where it
+lives (deprivation, ward and area drawn as the first residents' were), frailty deviation and connectedness
+offset; trust starts at its base. Negative net migration removes the adults 18-40 with the smallest
+emigration draws.
+"""
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
-from .parameters import MortalityParams, PopulationParams
-from .residents import CARE_HOME, HOSPITAL, NEVER, Residents, new_person_draws
+from .parameters import MortalityParams, PopulationParams, TrustParams, SocialParams
+from .residents import CARE_HOME, HOSPITAL, NEVER, Places, Residents
+from .rng import Keys, normals, poisson, smallest, uniforms
+from .social import equilibrium_connectedness
+
+BIRTH, MIGRANT = 0, 1   # kinds of newcomer in their key
+NEWCOMER = 1 << 42      # keys of newcomers, staff hires and new groups start here
+
+DeathK = namedtuple("DeathK", "c_f c_m beta background infant hosp ch ageing")
+
+
+def arrival_key(m: int, kind: int, rank: np.ndarray | int) -> np.ndarray | int:
+    """Key of the rank-th arrival of a kind in month m: unique, and the same in both arms."""
+    return NEWCOMER + (m << 21) + (kind << 18) + rank
+
+
+def constants(p: MortalityParams, hm_male: float, hm_female: float) -> DeathK:
+    beta = p.frailty_log_hazard
+    return DeathK(np.log(hm_female) - beta * beta / 2, np.log(hm_male) - beta * beta / 2, beta, p.background,
+                  p.infant_mortality, p.hospital_multiplier, p.care_home_multiplier,
+                  float(np.exp(p.gompertz_slope / 12.0)))
 
 
 @njit(cache=True, inline="always")
-def _hazard(age, male, excess, log_a_f, log_a_m, b, beta, background, infant, lm_f, lm_m):
-    log_a = log_a_m if male else log_a_f
-    lm = lm_m if male else lm_f
-    base = np.exp(log_a + b * age) + background + (infant if age < 1.0 else 0.0)
-    return base * np.exp(beta * excess - beta * beta / 2 + lm)
+def death(k, age, male, gomp, excess, setting, u):
+    """Whether a resident dies this month, from one uniform u: u < 1 - exp(-h/12).
 
-
-@njit(cache=True)
-def _hazards(n, age, sex, excess, log_a_f, log_a_m, b, beta, background, infant, lm_f, lm_m, out):
-    for i in range(n):
-        out[i] = _hazard(age[i], sex[i] == 1, excess[i], log_a_f, log_a_m, b, beta, background, infant, lm_f, lm_m)
-
-
-def _args(p: MortalityParams, hm_male: float, hm_female: float) -> tuple:
-    b = p.gompertz_slope
-    return (np.log(b) - b * p.modal_age_female, np.log(b) - b * p.modal_age_male, b, p.frailty_log_hazard,
-            p.background, p.infant_mortality, np.log(hm_female), np.log(hm_male))
-
-
-def annual_hazard(p: MortalityParams, age: np.ndarray, sex: np.ndarray, excess: np.ndarray,
-                  hm_male: float, hm_female: float) -> np.ndarray:
-    """h = (infant + background + a exp(b age)) * exp(beta*excess - beta^2/2) * context multiplier.
-
-    a = b exp(-b mode) puts the Gompertz mode at the modal age of death; the -beta^2/2 term makes the
-    frailty factor average 1 over u ~ N(0,1), so the modal age describes a typical resident."""
-    out = np.empty(age.size, np.float64)
-    _hazards(age.size, age, sex, excess, *_args(p, hm_male, hm_female), out)
-    return out
-
-
-@njit(cache=True)
-def _exponent(n, excess, sex, beta, c_f, c_m, out):
-    for i in range(n):
-        out[i] = beta * excess[i] + c_f + (c_m - c_f) * sex[i]
-
-
-@njit(cache=True)
-def _die(n, alive, setting, age, gomp, frail, e12, background, infant, hosp_mult, ch_mult, out):
-    """Die when 12 x Exp(1) < annual hazard (e12 = -12 log(1 - u)): the same law as u < 1 - exp(-h/12).
-    Writes a 0/1 mask (a vectorisable loop); np.flatnonzero then lists the deaths."""
-    for i in range(n):
-        s = setting[i]
-        h = (gomp[i] + background + infant * (age[i] < 1.0)) * frail[i] \
-            * (1.0 + (hosp_mult - 1.0) * (s == HOSPITAL) + (ch_mult - 1.0) * (s == CARE_HOME))
-        out[i] = alive[i] & (e12[i] < h)
+    Since 1 - exp(-x) < x, u >= h/12 means survival; and since exp(z) <= (1 - z/8)^-8 for z < 8, so does
+    u (1 - z/8)^8 >= h/12 exp(-z). Most residents are settled by that bound (four multiplications), and the
+    exact test (two exponentials) runs only for the few below it: the result is exactly the law's."""
+    base = gomp + k.background + (k.infant if age < 1.0 else 0.0)
+    mult = k.hosp if setting == HOSPITAL else (k.ch if setting == CARE_HOME else 1.0)
+    x0 = base * mult / 12.0
+    z = k.beta * excess + (k.c_m if male else k.c_f)
+    if z < 8.0:
+        t = 1.0 - z * 0.125
+        t *= t
+        t *= t
+        if u * (t * t) >= x0:
+            return False
+    x = x0 * np.exp(z)
+    return u < x and u < -np.expm1(-x)
 
 
 def set_gompertz(p: MortalityParams, r: Residents, idx) -> None:
@@ -64,34 +73,8 @@ def set_gompertz(p: MortalityParams, r: Residents, idx) -> None:
     r.gomp[idx] = (b * np.exp(b * (r.age[idx] - mode))).astype(np.float32)
 
 
-def age_one_month(p: MortalityParams, r: Residents) -> None:
-    """Everyone in use is a month older; the Gompertz term grows by exp(b/12) (no exp per resident)."""
-    r.age[: r.n] += np.float32(1.0 / 12.0)
-    r.gomp[: r.n] *= np.float32(np.exp(p.gompertz_slope / 12.0))
-
-
-def deaths(p: MortalityParams, r: Residents, rng: np.random.Generator, excess: np.ndarray,
-           hm_male: float, hm_female: float) -> np.ndarray:
-    """Indices of residents who die this month (one uniform per slot, so streams stay aligned).
-
-    Care-home residents and inpatients have their hazard multiplied (care_home_multiplier, hospital_multiplier).
-    One exp per resident (the frailty factor) in NumPy's SIMD loop; the Gompertz term is a kept column."""
-    n = r.n
-    u = rng.random(n, dtype=np.float32)
-    beta = p.frailty_log_hazard
-    z = np.empty(n, np.float32)
-    _exponent(n, excess, r.sex, beta, np.log(hm_female) - beta * beta / 2, np.log(hm_male) - beta * beta / 2, z)
-    frail = np.exp(z)
-    e12 = np.log1p(-u)  # u < 1, so never log(0)
-    e12 *= np.float32(-12.0)
-    die = np.empty(n, np.bool_)
-    _die(n, r.alive, r.setting, r.age, r.gomp, frail, e12, p.background, p.infant_mortality,
-         p.hospital_multiplier, p.care_home_multiplier, die)
-    return np.flatnonzero(die)
-
-
 def remove(r: Residents, idx: np.ndarray) -> None:
-    """Death or out-migration: the slot stays (identity), the person leaves every role."""
+    """Out-migration: the slot stays (identity), the person leaves every role (deaths: passes.py)."""
     r.alive[idx] = False
     r.group[idx] = -1
     r.volunteer[idx] = False
@@ -99,37 +82,40 @@ def remove(r: Residents, idx: np.ndarray) -> None:
     r.reab_until[idx] = NEVER
 
 
-def newcomers(p: PopulationParams, mort: MortalityParams, r: Residents, rng: np.random.Generator) -> tuple[int, int]:
-    """Births (age 0) and net in-migrants (young adults), placed where existing residents live.
+def newcomers(p: PopulationParams, mort: MortalityParams, tp: TrustParams, sp: SocialParams, r: Residents,
+              places: Places, keys: Keys, m: int, pop: int) -> tuple[slice, int, np.ndarray]:
+    """Births (age 0) and net in-migrants (young adults) of month m, given the living population.
 
-    Returns (births, migrants). Negative net migration removes random adults aged 18-40."""
-    alive_idx = np.flatnonzero(r.alive[: r.n])
-    pop = alive_idx.size
-    nb = int(rng.poisson(p.births_per_1000 / 1000.0 / 12.0 * pop))
+    Returns (the new slots, births, the emigrants chosen: the caller takes them out of the tally, then removes them)."""
+    nb = poisson(float(uniforms(keys.month("demography", "births", m), np.zeros(1, np.int64))[0]),
+                 p.births_per_1000 / 1000.0 / 12.0 * pop)
     lam = p.net_migration_per_1000 / 1000.0 / 12.0 * pop
-    nm = int(rng.poisson(abs(lam)))
-    n_in = nb + (nm if lam > 0 else 0)
-    # Fixed-size draws (independent of how many arrive) would waste time; these are all from the
-    # demography stream, whose consumption depends only on population size and so stays aligned.
+    nm = poisson(float(uniforms(keys.month("demography", "migrants", m), np.zeros(1, np.int64))[0]), abs(lam))
+    n_mig = nm if lam > 0 else 0
+    key = np.r_[arrival_key(m, BIRTH, np.arange(nb)), arrival_key(m, MIGRANT, np.arange(n_mig))].astype(np.int64)
+    n_in = key.size
+    s = r.add(n_in)
     if n_in:
-        src = alive_idx[rng.integers(0, pop, n_in)]
-        s = r.add(n_in)
+        k = lambda d: keys.month("demography", d, 0)  # noqa: E731  (the key itself carries the month)
+        r.key[s] = key
         r.alive[s] = True
-        r.sex[s] = (rng.random(n_in) < 0.512).astype(np.int8)  # 105 boys per 100 girls at birth
+        r.sex[s] = (uniforms(k("sex"), key) < p.male_share_births).astype(np.int8)
         ages = np.zeros(n_in, np.float32)
-        ages[nb:] = rng.uniform(18, 40, n_in - nb)
+        ages[nb:] = p.migrant_age_min + uniforms(k("age"), key[nb:]) * (p.migrant_age_max - p.migrant_age_min)
         r.age[s] = ages
-        r.dep[s], r.ward[s], r.area[s] = r.dep[src], r.ward[src], r.area[src]
-        d = new_person_draws(rng, n_in)
-        r.u[s], r.eta[s] = d["u"], d["eta"]
+        r.dep[s], r.ward[s], r.area[s] = places.place(uniforms(k("deprivation"), key), normals(k("ward"), key))
+        r.u[s] = normals(k("frailty"), key)
+        r.eta[s] = normals(k("connect"), key)
         r.prot[s] = 0.0
         set_gompertz(mort, r, s)
-        r.trust[s] = r.trust[src]
-        r.connect[s] = r.connect[src]
+        r.trust[s] = tp.base
+        r.connect[s] = equilibrium_connectedness(sp, r.eta[s], r.dep[s])
         r.group[s] = -1
         r.setting[s] = 0
+    gone = np.empty(0, np.int64)
     if lam < 0 and nm:
-        adults = alive_idx[(r.age[alive_idx] >= 18) & (r.age[alive_idx] < 40)]
-        if adults.size:
-            remove(r, rng.choice(adults, min(nm, adults.size), replace=False))
-    return nb, (nm if lam > 0 else -nm)
+        living = np.flatnonzero(r.alive[: s.start])
+        adults = living[(r.age[living] >= p.migrant_age_min) & (r.age[living] < p.migrant_age_max)]
+        pick = smallest(keys.month("demography", "emigrate", m), r.key[adults], min(nm, adults.size))
+        gone = adults[np.isin(r.key[adults], pick)]
+    return s, nb, gone

@@ -1,92 +1,71 @@
 """The front door: residents with rising need talk to a practitioner, and the conversation decides a path.
 
-Eligible: alive adults (18+; children's services are outside the model), living at home without a package, need above the need margin, not seen in the last
-`recontact_months`. Each month an eligible resident makes contact with probability `contact_rate`; the
-conversation is with a practitioner of their service area chosen at random. What follows depends on that
+Eligible: alive adults (18+; children's services are outside the model), living at home without a package,
+need above the need margin, not seen in the last `recontact_months`, not in reablement. Each month an
+eligible resident makes contact with probability `contact_rate`; the conversation is with a practitioner of
+their service area chosen at random (any practitioner if the area has none). What follows depends on that
 practitioner's practice and on spare community capacity nearby:
   care home (only at care-home level need) > long-term home care > reablement > community connection >
   information and advice,
 taken in that order from one uniform draw, with probabilities from FrontDoorParams. Strengths-based
-practice cuts packages and placements and connects people to groups when there is room.
+practice cuts packages and placements and connects people to groups when there is room; a community
+referral is taken up with probability `community.referral_uptake`. `resident_path` is the rule for one
+resident; passes.py runs it inside the month's second pass, after the hospital.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 
-import numpy as np
 from numba import njit
 
 from .parameters import FrontDoorParams
-from .residents import HOME, HOME_CARE, Residents
+from .residents import HOME
 
+ADULT = 18.0
 PATHS = ("care_home", "home_care", "reablement", "community", "advice")
+P_CARE_HOME, P_HOME_CARE, P_REABLEMENT, P_COMMUNITY, P_ADVICE = range(5)
+
+FrontDoorK = namedtuple("FrontDoorK", "recontact rate t_ch s_ch_red t_hc s_hc_red t_re s_re t_co s_co")
 
 
-@dataclass
-class FrontDoorResult:
-    contacts: int
-    strengths_based: int
-    paths: dict[str, np.ndarray]       # indices of residents per path
-    referred_groups: np.ndarray        # group chosen for each community referral (-1 none)
-    conversations_by_staff: np.ndarray
-    demand_by_area: np.ndarray
+def constants(p: FrontDoorParams) -> FrontDoorK:
+    return FrontDoorK(p.recontact_months, p.contact_rate, p.traditional_care_home, p.strengths_care_home_reduction,
+                      p.traditional_home_care, p.strengths_home_care_reduction, p.traditional_reablement,
+                      p.strengths_reablement, p.traditional_community, p.strengths_community)
 
 
-@njit(cache=True)
-def _contacts(n, alive, age, setting, need, last_contact, reab_until, u, m, recontact, rate, out):
-    for i in range(n):
-        out[i] = (alive[i] & (age[i] >= 18.0) & (setting[i] == HOME) & need[i]
-                  & ((m - last_contact[i]) >= recontact) & (reab_until[i] < m) & (u[i] < rate))
+@njit(cache=True, inline="always")
+def eligible(k, setting, age, need, m, last_contact, reab_until):
+    return setting == HOME and age >= ADULT and need and (m - last_contact) >= k.recontact and reab_until < m
 
 
-def step_front_door(p: FrontDoorParams, r: Residents, rng: np.random.Generator, m: int, need: np.ndarray,
-                    ch_level: np.ndarray, staff_area: np.ndarray, staff_sb: np.ndarray, n_areas: int,
-                    room_by_area: np.ndarray, pick_group) -> FrontDoorResult:
-    n = r.n
-    u = rng.random(n, dtype=np.float32)
-    contact = np.empty(n, np.bool_)
-    _contacts(n, r.alive, r.age, r.setting, need, r.last_contact, r.reab_until, u, m, p.recontact_months,
-              p.contact_rate, contact)
-    idx = np.flatnonzero(contact)
-    k = idx.size
-    paths = {name: np.empty(0, np.int64) for name in PATHS}
-    ns = staff_area.size
-    by_staff = np.zeros(ns, np.int64)
-    area = r.area[idx].astype(np.int64)
-    demand = np.bincount(area, minlength=n_areas)
-    if k == 0 or ns == 0:
-        return FrontDoorResult(k, 0, paths, np.empty(0, np.int32), by_staff, demand)
-    w = rng.random((k, 2))
-    # Assign each conversation to a practitioner of the resident's area (any practitioner if none there).
-    order = np.argsort(staff_area, kind="stable")
-    counts = np.bincount(staff_area, minlength=n_areas)
-    offset = np.r_[0, np.cumsum(counts)[:-1]]
-    local = counts[area] > 0
-    pos = np.where(local, offset[area] + (w[:, 0] * np.maximum(counts[area], 1)).astype(np.int64),
-                   (w[:, 0] * ns).astype(np.int64))
-    who = np.where(local, order[np.minimum(pos, ns - 1)], np.minimum(pos, ns - 1))
-    by_staff = np.bincount(who, minlength=ns)
-    sb = staff_sb[who]
-    ch = ch_level[idx]
-    p_ch = np.where(ch, p.traditional_care_home * np.where(sb, 1 - p.strengths_care_home_reduction, 1.0), 0.0)
-    p_hc = p.traditional_home_care * np.where(sb, 1 - p.strengths_home_care_reduction, 1.0)
-    p_re = np.where(sb, p.strengths_reablement, p.traditional_reablement)
-    p_co = np.where(sb, p.strengths_community * room_by_area[area], p.traditional_community)
+@njit(cache=True, inline="always")
+def practitioner(staff_offset, staff_count, n_staff, area, w):
+    """Position (in the staff ordered by area, then key) of the practitioner a uniform w picks."""
+    c = staff_count[area]
+    if c > 0:
+        return staff_offset[area] + min(int(w * c), c - 1)
+    return min(int(w * n_staff), n_staff - 1)
+
+
+@njit(cache=True, inline="always")
+def resident_path(k, strengths_based, ch_level, room, x):
+    """The path (a P_ code) a conversation ends in, from one uniform x."""
+    p_ch = (k.t_ch * ((1.0 - k.s_ch_red) if strengths_based else 1.0)) if ch_level else 0.0
+    p_hc = k.t_hc * ((1.0 - k.s_hc_red) if strengths_based else 1.0)
+    p_re = k.s_re if strengths_based else k.t_re
+    p_co = k.s_co * room if strengths_based else k.t_co
     c1 = p_ch
     c2 = c1 + p_hc * (1 - c1)
     c3 = c2 + p_re * (1 - c2)
     c4 = c3 + p_co * (1 - c3)
-    x = w[:, 1]
-    choice = np.select([x < c1, x < c2, x < c3, x < c4], [0, 1, 2, 3], 4)
-    for j, name in enumerate(PATHS):
-        paths[name] = idx[choice == j]
-    r.last_contact[idx] = m
-    r.last_sb[idx[sb]] = m
-    co = paths["community"]
-    groups = pick_group(r.area[co].astype(np.int64), rng.random(co.size)) if co.size else np.empty(0, np.int32)
-    return FrontDoorResult(k, int(sb.sum()), paths, groups, by_staff, demand)
-
-
-def start_home_care(r: Residents, idx: np.ndarray) -> None:
-    r.setting[idx] = HOME_CARE
+    if x < c1:
+        return P_CARE_HOME
+    if x < c2:
+        return P_HOME_CARE
+    if x < c3:
+        return P_REABLEMENT
+    if x < c4:
+        return P_COMMUNITY
+    return P_ADVICE

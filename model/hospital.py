@@ -5,81 +5,80 @@ resident is discharged at the next step. Discharge goes back to a care home for 
 otherwise to a care home (care-home level need; fewer under home-first), home with reablement (the share
 offered reablement, ASCOF 2B(2)), home with a new package, or home. Transfers that need onward care wait:
 delayed bed-days are Poisson with mean `delay_days * exp(elasticity * (pressure - 1))` per transfer, where
-pressure is the practitioners' caseload pressure (assessments gate discharge), cut by home-first working.
+pressure is last month's caseload pressure of the practitioners (assessments gate discharge), cut by
+home-first working; the count comes by inversion of one uniform a month (rng.poisson).
 ASCOF 2B(1) is measured, not assumed: the share of 65+ reablement discharges alive and not in a care home
-or hospital 91 days (3 months) later.
+or hospital 91 days (3 months) later. `discharge` and `admit` are the rules for one resident; passes.py
+runs them inside the month's second pass, discharge first.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 
 import numpy as np
+from numba import njit
 
 from .parameters import HospitalParams
 from .residents import CARE_HOME, HOME, HOME_CARE, HOSPITAL, Residents
 
+ADULT = 18.0
+OLD = 65.0
+# Discharge outcomes (codes returned by `discharge`)
+D_NONE, D_BACK, D_CARE_HOME, D_REABLEMENT, D_HOME_CARE, D_HOME = range(6)
 
-@dataclass
-class Discharges:
-    to_care_home: np.ndarray
-    to_reablement: np.ndarray
-    to_home_care: np.ndarray
-    home: np.ndarray
-    delayed_bed_days: float
-    onward: int
+HospitalK = namedtuple("HospitalK", "p_care_home p_offer p_offer_young p_home_care cap rate_old rate_young "
+                                    "frailty gap_cap unmet care_home_factor")
 
 
-def discharge(p: HospitalParams, r: Residents, rng: np.random.Generator, need: np.ndarray, ch_level: np.ndarray,
-              home_first: float, reablement_offer: float, pressure: float) -> Discharges:
-    n = r.n
-    inpat = np.flatnonzero(r.alive[:n] & (r.setting[:n] == HOSPITAL))
-    x = rng.random((inpat.size, 2))
-    prev = r.prev_setting[inpat]
-    back_ch = prev == CARE_HOME
-    ch = ~back_ch & ch_level[inpat] & (x[:, 0] < p.care_home_discharge * (1.0 - home_first))
-    rest = ~back_ch & ~ch
-    old = r.age[inpat] >= 65
-    y = x[:, 1]
-    # Reablement goes to people with need; the offer is a share of all 65+ discharges (ASCOF 2B(2)).
-    needy = need[inpat]
-    share_needy = max(float(needy[old].mean()) if old.any() else 0.0, 1e-3)
-    p_offer = min(1.0, reablement_offer / share_needy)
-    reab = rest & needy & (y < np.where(old, p_offer, 0.5 * p_offer))
-    hc = rest & ~reab & need[inpat] & (prev != HOME_CARE) & (y > 1.0 - p.home_care_discharge)
-    home = rest & ~reab & ~hc
-    r.setting[inpat[back_ch]] = CARE_HOME
-    r.setting[inpat[home]] = np.where(prev[home] == HOME_CARE, HOME_CARE, HOME)
-    r.setting[inpat[hc]] = HOME_CARE
-    r.setting[inpat[reab]] = HOME
-    onward = int(ch.sum() + reab.sum() + hc.sum())
-    mean_delay = p.delay_days * np.exp(p.delay_pressure_elasticity * (pressure - 1.0)) * (1.0 - 0.5 * home_first)
-    delayed = float(rng.poisson(max(onward * mean_delay, 0.0)))
-    return Discharges(inpat[ch], inpat[reab], inpat[hc], inpat[home], delayed, onward)
+def offer_probability(p: HospitalParams, offer: float, old_inpatients: int, old_needy: int) -> float:
+    """Reablement goes to people with need; the offer is a share of all 65+ discharges (ASCOF 2B(2))."""
+    share_needy = max(old_needy / old_inpatients if old_inpatients else 0.0, 1e-3)
+    return min(1.0, offer / share_needy)
 
 
-def admit(p: HospitalParams, r: Residents, rng: np.random.Generator, gap: np.ndarray,
-          need: np.ndarray, quality: float) -> np.ndarray:
-    """Emergency admissions of adults: rate rises with frailty, unmet need, and poor care-home quality."""
-    n = r.n
-    u = rng.random(n, dtype=np.float32)
-    # Only residents whose draw is below the largest possible monthly probability can be admitted, so the
-    # rate is computed for those alone: the same result as computing it for everyone, five times faster.
-    cap = max(p.admission_rate_65_plus, p.admission_rate_under_65) * np.exp(p.admission_frailty * 4.0) \
-        * p.unmet_need_multiplier * max(1.0, 1.0 - p.quality_effect * (quality - 0.6))
-    cand = np.flatnonzero(u < np.float32(-np.expm1(-cap)))
-    age = r.age[cand]
-    setting = r.setting[cand]
-    base = np.where(age >= 65, np.float32(p.admission_rate_65_plus), np.float32(p.admission_rate_under_65))
-    rate = base * np.exp(np.float32(p.admission_frailty) * np.minimum(gap[cand], np.float32(4.0)))
-    unmet = need[cand] & (setting == HOME) & (r.group[cand] < 0)
-    rate = np.where(unmet, rate * np.float32(p.unmet_need_multiplier), rate)
-    rate = np.where(setting == CARE_HOME, rate * np.float32(max(0.0, 1.0 - p.quality_effect * (quality - 0.6))), rate)
-    adm = r.alive[cand] & (age >= 18) & (setting != HOSPITAL) & (u[cand] < -np.expm1(-rate))
-    idx = cand[adm]
-    r.prev_setting[idx] = r.setting[idx]
-    r.setting[idx] = HOSPITAL
-    return idx
+def constants(p: HospitalParams, home_first: float, p_offer: float, quality: float) -> HospitalK:
+    ch_factor = max(0.0, 1.0 - p.quality_effect * (quality - p.quality_reference))
+    # The largest possible monthly rate: residents whose draw is above it cannot be admitted, so the rate
+    # (an exp) is computed only for the few below it.
+    cap = (max(p.admission_rate_65_plus, p.admission_rate_under_65) * np.exp(p.admission_frailty * p.admission_frailty_cap)
+           * p.unmet_need_multiplier * max(1.0, ch_factor))
+    return HospitalK(p.care_home_discharge * (1.0 - home_first), p_offer, p.reablement_offer_under_65_ratio * p_offer,
+                     p.home_care_discharge, float(-np.expm1(-cap)), p.admission_rate_65_plus,
+                     p.admission_rate_under_65, p.admission_frailty, p.admission_frailty_cap,
+                     p.unmet_need_multiplier, ch_factor)
+
+
+@njit(cache=True, inline="always")
+def discharge(k, prev_setting, need, ch_level, age, x_care, y_home):
+    """Where last month's inpatient goes (a D_ code); D_CARE_HOME is placed by the care market."""
+    if prev_setting == CARE_HOME:
+        return D_BACK
+    if ch_level and x_care < k.p_care_home:
+        return D_CARE_HOME
+    if need and y_home < (k.p_offer if age >= OLD else k.p_offer_young):
+        return D_REABLEMENT
+    if need and prev_setting != HOME_CARE and y_home > 1.0 - k.p_home_care:
+        return D_HOME_CARE
+    return D_HOME
+
+
+@njit(cache=True, inline="always")
+def admit(k, setting, age, gap, need, member, u):
+    """Emergency admission of an adult: the rate rises with frailty, unmet need and poor care-home quality."""
+    if u >= k.cap or setting == HOSPITAL or age < ADULT:
+        return False
+    rate = (k.rate_old if age >= OLD else k.rate_young) * np.exp(k.frailty * min(gap, k.gap_cap))
+    if need and setting == HOME and not member:
+        rate *= k.unmet
+    if setting == CARE_HOME:
+        rate *= k.care_home_factor
+    return u < -np.expm1(-rate)
+
+
+def mean_delay_days(p: HospitalParams, pressure: float, home_first: float) -> float:
+    return p.delay_days * float(np.exp(p.delay_pressure_elasticity * (pressure - 1.0))) \
+        * (1.0 - p.home_first_delay_reduction * home_first)
 
 
 class ReablementFollowUp:

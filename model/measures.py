@@ -4,105 +4,49 @@ The recorder keeps one row a month of aggregate state (full-scale counts), plus 
 have collected: deaths by sex and age band through each calendar year, the mid-year (July) population as
 exposure, a simulated Annual Population Survey sample of realistic size each July, and ASCOF counts per
 financial year. `outcomes()` turns them into the published measures (observation.py does the maths).
+
+Healthy life expectancy comes on two bases: as ONS would publish it (`hle_male`: the simulated survey of
+residents 16+ in private households, other bands imputed as ONS does) and as it truly is in the simulated
+population (`hle_male_true`: everyone's good health each July, no survey), so a reader can see how much of a
+published change would be survey noise. Periods that cannot be measured (too few residents at a tiny scale)
+are listed in `missing` with the reason.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from . import observation as obs
 from .calendar import fy_label, month_of, year_of
 
 N_BANDS = len(obs.LIFE_TABLE_AGES)
-
-# Sums over living residents, computed in one pass each month (finance and the monthly row both use them).
-AGG = ("pop", "pop65", "pop18", "adults", "good", "frailty", "connect", "isolated_adults", "volunteer_adults",
-       "members", "trust", "home_care", "care_home", "care_home_funded")
+HLE = ("hle_male", "hle_female", "hle_male_true", "hle_female_true")
 
 
-@njit(cache=True, fastmath=True)  # reductions: lets LLVM vectorise the sums
-def _aggregate(n, alive, age, sex, dep, u, prot, connect, volunteer, group, trust, setting, funded, area,
-               slope, dep_eff, shift, thr_f, thr_m, inv_trust_base, elasticity, out, members, volunteers,
-               pop_area, trust_factor_area):
-    # Residents are in random order, so every test is written as arithmetic on 0/1 values: branches
-    # would be mispredicted half the time and cost more than the sums themselves.
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = s8 = s9 = s10 = s11 = s12 = s13 = 0.0
-    dthr = thr_m - thr_f
-    unit = elasticity == 1.0
-    for i in range(n):
-        w = 1.0 * alive[i]
-        a = age[i]
-        f = a * slope + dep_eff * (dep[i] - 0.5) + shift + u[i] - prot[i]
-        ad = w * (a >= 16.0)
-        st = setting[i]
-        s0 += w
-        s1 += w * (a >= 65.0)
-        s2 += w * (a >= 18.0)
-        s3 += ad
-        s4 += w * (f < thr_f + dthr * sex[i])
-        s5 += w * f
-        s6 += w * connect[i]
-        s7 += ad * (connect[i] < 0.3)
-        s8 += ad * volunteer[i]
-        s9 += w * (group[i] >= 0)
-        s10 += w * trust[i]
-        s11 += w * (st == 1)
-        s12 += w * (st == 2)
-        s13 += w * (st == 2) * funded[i]
-    # Per-area and per-group counts in a second loop, so the sums above stay vectorised.
-    for i in range(n):
-        w = 1.0 * alive[i]
-        ar = area[i]
-        pop_area[ar] += w
-        tr = max(trust[i], 1e-3) * inv_trust_base
-        trust_factor_area[ar] += w * (tr if unit else tr ** elasticity)
-        g = group[i]
-        if g >= 0:  # the dead have no group (demography.remove)
-            members[g] += 1
-            volunteers[g] += volunteer[i]
-    out[0] = s0; out[1] = s1; out[2] = s2; out[3] = s3; out[4] = s4; out[5] = s5; out[6] = s6  # noqa: E702
-    out[7] = s7; out[8] = s8; out[9] = s9; out[10] = s10; out[11] = s11; out[12] = s12; out[13] = s13  # noqa: E702
-
-
-@dataclass
-class Tally:
-    """One pass over the living: totals (AGG names), and what community groups need to know."""
-
-    totals: dict[str, float]
-    members: np.ndarray           # per group id
-    volunteers: np.ndarray        # per group id
-    pop_area: np.ndarray          # residents per service area
-    trust_factor_area: np.ndarray  # summed trust factor per area (founding of groups)
-
-
-def aggregate(r, hp, shift: float, n_groups: int, n_areas: int, tp) -> Tally:
-    """Population counts and sums of state over the living (full-borough scaling is the caller's)."""
-    out = np.zeros(len(AGG))
-    t = Tally({}, np.zeros(n_groups, np.int64), np.zeros(n_groups, np.int64), np.zeros(n_areas), np.zeros(n_areas))
-    _aggregate(r.n, r.alive, r.age, r.sex, r.dep, r.u, r.prot, r.connect, r.volunteer, r.group, r.trust, r.setting,
-               r.funded, r.area, hp.age_slope_per_decade / 10.0, hp.deprivation_effect, shift, hp.threshold_female,
-               hp.threshold_male, 1.0 / tp.base, float(tp.volunteering_elasticity), out, t.members, t.volunteers,
-               t.pop_area, t.trust_factor_area)
-    t.totals = dict(zip(AGG, out.tolist()))
-    return t
-
-
-def sullivan_robust(deaths: np.ndarray, exposure: np.ndarray, good: np.ndarray, resp: np.ndarray) -> dict | None:
+def sullivan_robust(deaths: np.ndarray, exposure: np.ndarray, good: np.ndarray, resp: np.ndarray,
+                    census_good: np.ndarray | None = None, census_pop: np.ndarray | None = None
+                    ) -> tuple[dict | None, str]:
     """Sullivan HLE on ONS's bands; if the open 90+ band has no deaths (small samples), on bands closed at 85+
-    as ONS did for small areas; None if even that cannot be computed."""
+    as ONS did for small areas. With a census, prevalence outside the surveyed bands is imputed as ONS does
+    (observation.ons_adjustment). Returns (result, "") or (None, the reason it cannot be computed)."""
+    def attempt(d, e, g, n, cg, cp, starts):
+        if cg is None:
+            return obs.sullivan(d, e, g, n, starts=starts)
+        donor, factor = obs.ons_adjustment(n, cg, cp, last_surveyed=len(starts) - 3)
+        return obs.sullivan(d, e, g, n, starts=starts, donor=donor, factor=factor)
+
     try:
-        return obs.sullivan(deaths, exposure, good, resp)
+        return attempt(deaths, exposure, good, resp, census_good, census_pop, obs.LIFE_TABLE_AGES), ""
     except ValueError:
         pass
-    merge = lambda a: np.r_[a[:-2], a[-2:].sum()]  # noqa: E731
+    merge = lambda a: None if a is None else np.r_[a[:-2], a[-2:].sum()]  # noqa: E731
     try:
-        return obs.sullivan(merge(deaths), merge(exposure), merge(good), merge(resp), starts=obs.LIFE_TABLE_AGES[:-1])
-    except ValueError:
-        return None
+        return attempt(merge(deaths), merge(exposure), merge(good), merge(resp), merge(census_good),
+                       merge(census_pop), obs.LIFE_TABLE_AGES[:-1]), ""
+    except ValueError as exc:
+        return None, str(exc)
 
 
 class Recorder:
@@ -114,6 +58,9 @@ class Recorder:
         self.exposure: dict[int, np.ndarray] = {}
         self.good: dict[int, np.ndarray] = {}
         self.resp: dict[int, np.ndarray] = {}
+        self.census_good: dict[int, np.ndarray] = {}
+        self.census_pop: dict[int, np.ndarray] = {}
+        self.missing: dict[str, dict[str, str]] = {}
         self.fy: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
         self.annual: dict[str, dict[int, float]] = defaultdict(dict)
 
@@ -122,17 +69,17 @@ class Recorder:
         for k, v in values.items():
             self.rows[k].append(v)
 
-    def add_deaths(self, m: int, age: np.ndarray, sex: np.ndarray) -> None:
-        if age.size:
-            b = obs.age_band_index(age)
-            np.add.at(self.deaths[year_of(m)], (sex.astype(np.int64), b), 1.0)
+    def add_deaths(self, m: int, by_sex_band: np.ndarray) -> None:
+        self.deaths[year_of(m)] += by_sex_band
 
-    def mid_year(self, m: int, age: np.ndarray, sex: np.ndarray, s_age: np.ndarray, s_sex: np.ndarray,
-                 s_good: np.ndarray, scale_inv: float) -> None:
-        """July: exposure (mid-year population, full scale) and the survey's respondents."""
+    def mid_year(self, m: int, exposure: np.ndarray, census_good: np.ndarray, s_age: np.ndarray,
+                 s_sex: np.ndarray, s_good: np.ndarray, scale_inv: float) -> None:
+        """July: exposure (mid-year population by sex and band, full scale), the whole population's good
+        health by sex and band (the model's census, and the truth), and the survey's respondents."""
         y = year_of(m)
-        b = obs.age_band_index(age)
-        self.exposure[y] = np.bincount(sex.astype(np.int64) * N_BANDS + b, minlength=2 * N_BANDS).reshape(2, N_BANDS) * scale_inv
+        self.exposure[y] = exposure * scale_inv
+        self.census_pop[y] = exposure.astype(float)
+        self.census_good[y] = census_good.astype(float)
         sb = obs.age_band_index(s_age)
         key = s_sex.astype(np.int64) * N_BANDS + sb
         self.resp[y] = np.bincount(key, minlength=2 * N_BANDS).reshape(2, N_BANDS).astype(float)
@@ -150,24 +97,34 @@ class Recorder:
 
     def outcomes(self, scale: float) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {k: {} for k in (
-            "hle_male", "hle_female", "le_male", "le_female", "hle_male_se", "hle_female_se",
+            "hle_male", "hle_female", "hle_male_true", "hle_female_true", "le_male", "le_female",
+            "hle_male_se", "hle_female_se",
             "care_home_admissions_65plus_per_100k", "still_at_home_91d_pct", "delayed_transfers_per_100k",
             "care_quality_good_or_outstanding", "cumulative_savings_gbp_m", "workforce")}
         years = self.complete_years()
         for y in years:
             if y + 1 in years and y + 2 in years:
                 lab = obs.three_year_label(y)
-                d = obs.pool_years(self.deaths, y) / scale
+                d = sum(self.deaths.get(y + i, np.zeros((2, N_BANDS))) for i in range(3)) / scale
                 e = obs.pool_years(self.exposure, y)
                 g = obs.pool_years(self.good, y)
                 n = obs.pool_years(self.resp, y)
+                cg = obs.pool_years(self.census_good, y)
+                cp = obs.pool_years(self.census_pop, y)
                 for s, name in ((1, "male"), (0, "female")):
-                    res = sullivan_robust(d[s], e[s], g[s], n[s])
+                    res, why = sullivan_robust(d[s], e[s], g[s], n[s], cg[s], cp[s])
+                    true, why_true = sullivan_robust(d[s], e[s], cg[s], cp[s])
                     if res is None:  # too few people to measure (tiny --scale): reported as missing
-                        continue
-                    out[f"hle_{name}"][lab] = round(float(res["hle"]), 3)
-                    out[f"le_{name}"][lab] = round(float(res["le"]), 3)
-                    out[f"hle_{name}_se"][lab] = round(float(res["hle_se"]), 3)
+                        self.missing.setdefault(f"hle_{name}", {})[lab] = why
+                    else:
+                        out[f"hle_{name}"][lab] = round(float(res["hle"]), 3)
+                        out[f"hle_{name}_se"][lab] = round(float(res["hle_se"]), 3)
+                    if true is None:
+                        self.missing.setdefault(f"hle_{name}_true", {})[lab] = why_true
+                        self.missing.setdefault(f"le_{name}", {})[lab] = why_true
+                    else:
+                        out[f"hle_{name}_true"][lab] = round(float(true["hle"]), 3)
+                        out[f"le_{name}"][lab] = round(float(true["le"]), 3)
         for fy in self.complete_fys():
             lab = fy_label(fy)
             f = {k: v.get(fy, 0.0) for k, v in self.fy.items()}

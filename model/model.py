@@ -14,8 +14,17 @@ Order of one monthly step (docs/ODD.md, "Process overview and scheduling", is th
  11. demography   deaths, ageing, births, migration (demography.py)
  12. finance      spending by line, council tax, savings (finance.py)
  13. measurement  the month's row; July: mid-year population and survey; 91-day reablement checks (measures.py)
-Each mechanism draws only from its own random stream (streams.py), so a Deal run and its no-Deal twin
-(same seed) are identical until the Deal's first lever acts.
+
+Couplings from one month to the next: trust (3) reads last month's share of other services cut (12) and last
+month's community investment per head (5); community groups (5) read last month's tally of their members and
+volunteers (12); staff practice (4) and hospital delays (8) read last month's caseload pressure (9); hospital
+admissions from care homes (8) read last month's care quality (10). The per-resident parts of steps 3 and 5-11
+run as two fused passes over residents (passes.py): 3, 5's release of closed groups' members, 6 and 7 in
+the first; 8-11 and the tally in the second.
+
+Every random decision is a pure function of (seed, mechanism, decision, month, the resident's or agent's key)
+(rng.py), so a Deal run and its no-Deal twin are identical until the Deal's first lever acts, and after that
+each resident meets the same luck in both wherever their own state is the same.
 """
 
 from __future__ import annotations
@@ -25,77 +34,126 @@ from collections.abc import Callable
 from pathlib import Path
 
 import mesa
+import numba
 import numpy as np
 
+from . import care_market as cm
+from . import demography as dg
+from . import frontdoor as fd
 from . import health as H
+from . import hospital as hs
+from . import passes as ps
+from . import relationship as rl
+from . import social as so
 from .adoption import levers_at
 from .calendar import days_in_month, fy_start, label, month_of, year_of
-from .care_market import home_care_transitions, place_in_care_homes, quality_target, step_quality, national_quality_gain
-from .community import CommunityGroup, group_arrays, release_members
+from .community import CommunityGroup, group_arrays
 from .context import context_at
-from .demography import age_one_month, deaths as draw_deaths, newcomers, remove, set_gompertz
 from .finance import Finance
-from .frontdoor import step_front_door
-from .hospital import ReablementFollowUp, admit, discharge
-from .measures import Recorder, aggregate
+from .hospital import ReablementFollowUp
+from .measures import HLE, Recorder
 from .parameters import Scenario, month_index
-from .relationship import step_trust
-from .residents import CARE_HOME, COLUMNS, HOME, HOME_CARE, HOSPITAL, NEVER, SETTINGS, ResidentView, build_population
-from .social import GroupIndex, equilibrium_connectedness, step_social, trust_factor
-from .staff import Staff, practice_arrays, turnover_rate
-from .streams import make_streams
+from .residents import CARE_HOME, COLUMNS, HOME_CARE, HOSPITAL, SETTINGS, ResidentView, build_population
+from .rng import Keys, poisson, smallest, uniforms
+from .staff import Staff, by_area, practice_arrays, turnover_rate
+
+STAFF_HIRE, GROUP_LOCAL, GROUP_GRANT = 2, 3, 4  # kinds of arrival key (demography.arrival_key)
+SURVEY_MIN_AGE = 16.0  # the Annual Population Survey's frame: residents of private households aged 16+
+MAX_SURVEY_COPIES = 64
+MIN_RESIDENTS = 1000  # below this a 3-year life table often has no deaths in its oldest bands
+
+
+def _gather(buffer: np.ndarray, per_block: np.ndarray) -> np.ndarray:
+    """The indices each block wrote into its own stretch of `buffer`, in block order."""
+    return np.concatenate([buffer[b * ps.BLOCK: b * ps.BLOCK + k] for b, k in enumerate(per_block.tolist())]
+                          or [np.empty(0, np.int64)])
+
+
+def survey_copies(scale: float, residents: int, respondents: int) -> int:
+    """How many people each simulated resident stands for in the survey's frame: the survey samples people, not
+    agents, so at scale 0.1 a resident could be up to ten respondents. Only as many copies as keep the frame at
+    least ten times the sample are drawn (fixed from the initial population, so both arms use the same)."""
+    need = int(np.ceil(10.0 * respondents / max(residents, 1)))
+    return int(min(MAX_SURVEY_COPIES, max(1, round(1.0 / scale)), max(1, need)))
+
+
+class Tally:
+    """The month's sums over the living, per block of residents (passes.py); totals by AGG name."""
+
+    def __init__(self, acc: np.ndarray, pa: np.ndarray, tfa: np.ndarray, mem: np.ndarray, vol: np.ndarray):
+        self.blocks = (acc, pa, tfa, mem, vol)
+        self.totals = dict(zip(ps.AGG, acc.sum(axis=0).tolist()))
+        self.pop_area = pa.sum(axis=0)
+        self.trust_factor_area = tfa.sum(axis=0)
+        self.members = mem.sum(axis=0)
+        self.volunteers = vol.sum(axis=0)
+
+    def __iter__(self):
+        return iter(self.blocks)
 
 
 class DealModel(mesa.Model):
     """Residents in columns, staff and community groups as Mesa agents, one step a month."""
 
-    def __init__(self, scenario: Scenario, seed: int = 0, scale: float = 1.0, base_dir: Path | None = None):
+    def __init__(self, scenario: Scenario, seed: int = 0, scale: float = 1.0, base_dir: Path | None = None,
+                 threads: int = 1):
+        """threads: how many threads the passes over residents use (results do not depend on it). One by default,
+        because batches of runs (compare, sweeps, calibration) already use every core with one process each."""
         if not 0 < scale <= 1.0:
             raise ValueError(f"scale must be in (0, 1], got {scale}")
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
         super().__init__(rng=seed)
+        self.threads = min(int(threads), numba.config.NUMBA_NUM_THREADS)
         self.sc = scenario
         self.seed = seed
         self.scale = scale
-        self.streams = make_streams(seed)
+        self.keys = Keys(seed)
         s = scenario
         self.n_areas = s.population.service_areas
         self.start = month_index(s.time.start)
         self.end = month_index(s.time.end)
         self.m = self.start - 12 * s.time.burn_in_years
-        init = self.streams["init"]
-        self.residents, self.full_population = build_population(s.population, s, scale, init, base_dir)
+        self.residents, self.full_population, self.places = build_population(s.population, s, scale, self.keys,
+                                                                             base_dir)
+        if self.residents.n < MIN_RESIDENTS:
+            smallest_scale = MIN_RESIDENTS / self.full_population
+            raise ValueError(f"scale {scale:g} gives {self.residents.n} simulated residents, too few to measure life "
+                             f"expectancy or the care measures; the smallest workable scale for this population "
+                             f"({self.full_population:,.0f}) is {smallest_scale:.2g} ({MIN_RESIDENTS:,} residents)")
         self.scale_inv = self.full_population / self.residents.n  # exact rescaling to the borough
         r = self.residents
         n = r.n
+        ids = r.key[:n]
+        k0 = lambda d: self.keys.month("init", d, 0)  # noqa: E731
         r.trust[:n] = s.trust.base
-        set_gompertz(s.mortality, r, slice(0, n))
-        equilibrium_connectedness(s.social, r)
+        dg.set_gompertz(s.mortality, r, slice(0, n))
+        r.connect[:n] = so.equilibrium_connectedness(s.social, r.eta[:n], r.dep[:n])
         # Initial care settings from the same need levels the rules use; the burn-in settles the rest.
         f = H.frailty(s.health, r, 0.0)
         thr = H.thresholds(s.health, r)
         old = r.age[:n] >= 65
-        x = init.random(n)
-        ch = H.care_home_level(s.health, f, thr, r.age[:n]) & (x < 0.6)
+        x = uniforms(k0("setting"), ids)
+        ch = H.care_home_level(s.health, f, thr, r.age[:n]) & (x < s.care_market.initial_care_home_share)
         r.setting[:n][ch] = CARE_HOME
-        r.funded[:n][ch] = init.random(int(ch.sum())) < s.care_market.council_funded_share
-        hc = ~ch & H.need_level(s.health, f, thr) & old & (x > 0.85)
+        r.funded[:n][ch] = uniforms(k0("funded"), ids[ch]) < s.care_market.council_funded_share
+        hc = ~ch & H.need_level(s.health, f, thr) & old & (x > 1.0 - s.care_market.initial_home_care_share)
         r.setting[:n][hc] = HOME_CARE
-        vol_share = s.social.volunteer_share
-        r.volunteer[:n] = (r.age[:n] >= 16) & (init.random(n) < vol_share)
+        r.volunteer[:n] = (r.age[:n] >= 16) & (uniforms(k0("volunteer"), ids) < s.social.volunteer_share)
         # Agents.
         self.permitted_autonomy = s.deal.permitted_autonomy
         self.n_staff0 = max(self.n_areas, int(round(s.staff.per_1000_residents * self.full_population / 1000 * scale)))
-        self.staff: list[Staff] = [Staff(self, i % self.n_areas, s.staff) for i in range(self.n_staff0)]
+        self.staff: list[Staff] = [Staff(self, i % self.n_areas, s.staff, i) for i in range(self.n_staff0)]
         self.groups: list[CommunityGroup] = []
         n_groups = max(self.n_areas, int(round(s.community.groups_per_1000 * self.full_population / 1000 * scale)))
         for i in range(n_groups):
-            self._new_group(i % self.n_areas)
+            self._new_group(i % self.n_areas, i)
         vols = np.flatnonzero(r.volunteer[:n])
         self._group_index()
-        r.group[vols] = self.gindex.choose(r.area[vols].astype(np.int64), init.random(vols.size))
-        self.pressure = np.full(self.n_areas, 0.9)
-        self.tally = aggregate(r, s.health, 0.0, len(self.groups), self.n_areas, s.trust)
-        self.quality = s.care_market.baseline_quality + s.care_market.national_gain * national_quality_gain(self.m)
+        r.group[vols] = self.gindex.choose(r.area[vols].astype(np.int64), uniforms(k0("group"), ids[vols]))
+        self.pressure = np.full(self.n_areas, s.staff.initial_pressure)
+        self.quality = s.care_market.baseline_quality + s.care_market.national_gain * cm.national_quality_gain(
+            s.care_market, self.m)
         self.finance = Finance(s.finance, fix_month=self.start)
         self.follow_up = ReablementFollowUp()
         self.recorder = Recorder(self.start, self.end)
@@ -103,22 +161,43 @@ class DealModel(mesa.Model):
         self.care_home_invest_gbp_m = 0.0
         self.deal_started: int | None = None
         self.tracked: dict[int, list[dict]] = {}
+        self.last_survey = np.empty(0, np.int64)
         self._shift = 0.0
         self.elapsed = 0.0
+        self.tally = self._tally_start()
+        self.n0 = n  # residents 0..n0-1 are keyed by their index; newcomers by their arrival key
+        self.inpatients = np.flatnonzero(r.alive[:n] & (r.setting[:n] == HOSPITAL)).astype(np.int64)
         # Burn-in under the rules themselves (no recording); the Deal never acts before `start`.
         while self.m < self.start:
             self._month(record=False)
 
     # ------------------------------------------------------------------ helpers
-    def _new_group(self, area: int) -> CommunityGroup:
-        g = CommunityGroup(self, len(self.groups), area, self.m if hasattr(self, "m") else 0)
+    def _new_group(self, area: int, key: int) -> CommunityGroup:
+        g = CommunityGroup(self, len(self.groups), area, self.m, key)
         g.capacity = self.sc.community.capacity_base
         self.groups.append(g)
         return g
 
     def _group_index(self) -> None:
-        gid, area, spare, cap = group_arrays(self.groups)
-        self.gindex = GroupIndex(gid, area, spare, cap, self.n_areas)
+        key, gid, area, spare, cap = group_arrays(self.groups)
+        self.gindex = so.GroupIndex(key, gid, area, spare, cap, self.n_areas)
+
+    def _tally_k(self, shift: float) -> ps.TallyK:
+        hp, sp, tp = self.sc.health, self.sc.social, self.sc.trust
+        return ps.TallyK(hp.age_slope_per_decade / 10.0, hp.deprivation_effect, shift, hp.threshold_female,
+                         hp.threshold_male, sp.isolation_threshold, 1.0 / tp.base, float(tp.volunteering_elasticity))
+
+    def _tally_arrays(self, blocks: int) -> tuple[np.ndarray, ...]:
+        g = len(self.groups)
+        return (np.zeros((blocks, len(ps.AGG))), np.zeros((blocks, self.n_areas)), np.zeros((blocks, self.n_areas)),
+                np.zeros((blocks, g), np.int64), np.zeros((blocks, g), np.int64))
+
+    def _tally_start(self) -> "Tally":
+        numba.set_num_threads(self.threads)
+        r = self.residents
+        arr = self._tally_arrays(ps.n_blocks(r.n))
+        ps.tally_all(r.n, ps.cols(r), self._tally_k(0.0), *arr)
+        return Tally(*arr)
 
     @property
     def months_total(self) -> int:
@@ -151,9 +230,14 @@ class DealModel(mesa.Model):
         return ResidentView(self, index)
 
     # ------------------------------------------------------------------ the month
+    def _keys(self, names: tuple[tuple[str, str], ...], m: int) -> np.ndarray:
+        """The month's keys; a decision in ps.PERSONAL is a property of the person and keeps one key for life."""
+        return np.array([self.keys.month(mech, d, 0 if (mech, d) in ps.PERSONAL else m) for mech, d in names],
+                        dtype=np.uint64)
+
     def _month(self, record: bool) -> None:
+        numba.set_num_threads(self.threads)
         s, r, m = self.sc, self.residents, self.m
-        st = self.streams
         A = self.n_areas
         # 1. context
         ctx = context_at(s.context, m, self.start)
@@ -163,65 +247,73 @@ class DealModel(mesa.Model):
             self.deal_started = m
         fy = fy_start(m)
         self.finance.update_tax(fy, lev.tax_freeze)
-        # 3. trust
+        # 3. trust: last month's cuts and investment
         cut = self.finance.last.get("other_services_cut", 0.0)
-        step_trust(s.trust, r, m, lev.tax_freeze, self.invest_per_head, cut)
+        tk, trust_by_area = rl.constants(s.trust, lev.tax_freeze, self.invest_per_head, cut)
         # 4. staff
         trained_now = self._staff_month(lev.practice)
-        # 5. community groups
-        paid_k = self._community_month(lev.fund_monthly_gbp_m)
-        # 6. social life
-        step_social(s.social, s.trust, r, st["social"], self.gindex, lev.citizen)
-        # 7. health
-        hs = H.month(s.health, r, st["health"], s.social.connectedness_base, lev.citizen, ctx.frailty_shift)
-        ex, need, chl = hs.excess, hs.need, hs.ch
-        # 8. hospital
+        # 5. community groups (their members leave in pass A)
+        paid_k, gone = self._community_month(lev.fund_monthly_gbp_m)
+        # 3, 5-11: resident by resident; last month's inpatients through 3-7 first (their need sets the offer)
+        n = r.n
+        c = ps.cols(r)
+        blocks = ps.n_blocks(n)
+        gi = self.gindex
+        keys = self._keys(ps.KEYS, m)
+        a_args = (tk, trust_by_area, so.constants(s.social, s.trust), np.asarray(lev.citizen, np.float64), gi.room,
+                  gone, ps.GroupArrays(gi.start, gi.total, gi.cum, gi.gid),
+                  H.constants(s.health, s.social.connectedness_base, ctx.frailty_shift))
+        old_inpatients, old_needy = ps.inpatients_first(self.inpatients, self.n0, m, c, keys, *a_args)
         offer = lev.reablement_offer if lev.reablement_offer is not None else s.hospital.reablement_offer
         home_first = s.deal.home_first * lev.integration
-        dis = discharge(s.hospital, r, st["hospital"], need, chl, home_first, offer, float(self.pressure.mean()))
-        adm = admit(s.hospital, r, st["hospital"], hs.gap, need, self.quality)
-        self._start_reablement(dis.to_reablement, m)
-        old_reab = dis.to_reablement[r.age[dis.to_reablement] >= 65]
-        self.follow_up.add(m, fy, old_reab)
-        # 9. front door
-        sa, sb = practice_arrays(self.staff)
-        fd = step_front_door(s.front_door, r, st["front_door"], m, need, chl, sa, sb, A, self.gindex.room,
-                             self.gindex.choose)
-        co = fd.paths["community"]
-        took = st["front_door"].random(co.size) < s.community.referral_uptake
-        r.group[co[took & (fd.referred_groups >= 0)]] = fd.referred_groups[took & (fd.referred_groups >= 0)]
-        r.setting[fd.paths["home_care"]] = HOME_CARE
-        self._start_reablement(fd.paths["reablement"], m)
-        ended = np.flatnonzero(r.alive[: r.n] & (r.reab_until[: r.n] == m))
-        fail = ended[st["care_market"].random(ended.size) > s.hospital.reablement_success]
-        r.setting[fail[r.setting[fail] == HOME]] = HOME_CARE
-        to_ch, _ = home_care_transitions(s.front_door, r, st["care_market"], chl)
-        self._update_pressure(fd, sa, sb)
-        # 10. care market
-        cm = st["care_market"]
-        counted = [0]
-        for idx in (fd.paths["care_home"], dis.to_care_home, to_ch):
-            place_in_care_homes(s.care_market, r, idx, cm, counted)
+        hk = hs.constants(s.hospital, home_first, hs.offer_probability(s.hospital, offer, old_inpatients, old_needy),
+                          self.quality)
+        staff_sb, staff_offset, staff_count = by_area(self.staff, A)
+        counts = np.zeros((blocks, ps.N_COUNTS + 1), np.int64)
+        deaths = np.zeros((blocks, 2, ps.N_BANDS), np.int64)
+        demand = np.zeros((blocks, A), np.int64)
+        follow_up = np.empty(blocks * ps.BLOCK, np.int64)
+        admitted = np.empty(blocks * ps.BLOCK, np.int64)
+        tally = self._tally_arrays(blocks)
+        tkk = self._tally_k(ctx.frailty_shift)
+        ps.month_pass(n, self.n0, c, m, keys, *a_args, hk, fd.constants(s.front_door), staff_sb, staff_offset,
+                      staff_count, s.community.referral_uptake, s.hospital.reablement_months, s.health.w_reablement,
+                      cm.constants(s.care_market, s.front_door, s.hospital),
+                      dg.constants(s.mortality, ctx.hazard_male, ctx.hazard_female), tkk, counts, deaths, demand,
+                      follow_up, admitted, *tally)
+        self.inpatients = _gather(admitted, counts[:, ps.C_INPATIENTS])
+        cnt = counts.sum(axis=0)
+        self.follow_up.add(m, fy, _gather(follow_up, counts[:, ps.C_FOLLOW_UP]))
+        onward = int(cnt[ps.C_ONWARD])
+        mean_delay = hs.mean_delay_days(s.hospital, float(self.pressure.mean()), home_first)
+        u_delay = float(uniforms(self.keys.month("hospital", "delay", m), np.zeros(1, np.int64))[0])
+        delayed_bed_days = float(poisson(u_delay, max(onward * mean_delay, 0.0)))
+        demand_by_area = demand.sum(axis=0)
+        self._update_pressure(demand_by_area)
+        # 10. care quality, from this month's care-home residents (before deaths)
         self.care_home_invest_gbp_m += lev.care_home_fund_gbp_m
-        n = r.n
-        alive = r.alive[:n]
-        setting = r.setting[:n]
-        ch_places = max(float((alive & (setting == CARE_HOME)).sum()) * self.scale_inv, 1.0)
-        squeeze = max(0.0, cut - 0.3)
-        qt = quality_target(s.care_market, m, self.care_home_invest_gbp_m / (ch_places / 1000.0), lev.integration, squeeze)
-        self.quality = step_quality(s.care_market, self.quality, qt)
-        # 11. demography
-        dead = draw_deaths(s.mortality, r, st["demography"], ex, ctx.hazard_male, ctx.hazard_female)
+        ch_places = max(float(cnt[ps.C_CARE_HOME]) * self.scale_inv, 1.0)
+        qt = cm.quality_target(s.care_market, m, self.care_home_invest_gbp_m / (ch_places / 1000.0), lev.integration,
+                               cut)
+        self.quality = cm.step_quality(s.care_market, self.quality, qt)
+        # 11. deaths recorded; births and migration
         if record:
-            self.recorder.add_deaths(m, r.age[dead], r.sex[dead])
-        remove(r, dead)
-        age_one_month(s.mortality, r)
-        births, migrants = newcomers(s.population, s.mortality, r, st["demography"])
+            self.recorder.add_deaths(m, deaths.sum(axis=0).astype(float))
+        pop_now = int(round(tally[0][:, 0].sum()))
+        new, births, gone_out = dg.newcomers(s.population, s.mortality, s.trust, s.social, r, self.places, self.keys,
+                                             m, pop_now)
+        t0 = self._tally_arrays(1)
+        c = ps.cols(r)  # the columns may have grown
+        ps.tally_some(np.arange(new.start, new.stop, dtype=np.int64), 1, c, tkk, *t0)
+        if gone_out.size:
+            ps.tally_some(gone_out.astype(np.int64), -1, c, tkk, *t0)
+            dg.remove(r, gone_out)
+        migrants = (new.stop - new.start - births) - gone_out.size
+        self.tally = Tally(*(np.concatenate([a, b]) for a, b in zip(tally, t0)))
         # 12. finance
-        self.tally = aggregate(r, s.health, ctx.frailty_shift, len(self.groups), A, s.trust)
         agg = self.tally.totals
         k = self.scale_inv
-        reab_eps = dis.to_reablement.size + fd.paths["reablement"].size
+        reab_eps = int(cnt[ps.C_REABLEMENT])
         fin = self.finance.month(
             m, home_care_clients=agg["home_care"] * k, funded_care_home=agg["care_home_funded"] * k,
             reablement_episodes=reab_eps * k, community_paid_gbp_m=paid_k / 1000.0 * k,
@@ -233,22 +325,18 @@ class DealModel(mesa.Model):
         if record and self.tracked:
             self._track_month(m)
         if record:
-            self._record(m, fy, ctx.frailty_shift, agg, fd, adm, dis, dead, births, migrants, counted[0], lev, fin)
+            self._record(m, fy, tkk, agg, cnt, delayed_bed_days, births, migrants, lev, fin)
         self.m += 1
-
-    def _start_reablement(self, idx: np.ndarray, m: int) -> None:
-        r = self.residents
-        r.reab_until[idx] = m + 2
-        r.prot[idx] += np.float32(self.sc.health.w_reablement)
 
     def _staff_month(self, practice: np.ndarray) -> int:
         """Practice choice for every practitioner, then turnover and the workforce path. Returns newly trained."""
         p = self.sc.staff
-        rng = self.streams["staff"]
+        m = self.m
         sa, sb = practice_arrays(self.staff)
         per_area = np.bincount(sa, minlength=self.n_areas)
         share = np.bincount(sa, weights=sb, minlength=self.n_areas) / np.maximum(per_area, 1)
-        u = rng.random((len(self.staff), 3))
+        keys = np.fromiter((a.key for a in self.staff), np.int64, len(self.staff))
+        u = np.column_stack([uniforms(self.keys.month("staff", d, m), keys) for d in ("training", "practice", "turnover")])
         was = sum(1 for x in self.staff if x.trained)
         for i, agent in enumerate(self.staff):
             a = agent.area
@@ -260,94 +348,122 @@ class DealModel(mesa.Model):
                 agent.remove()
             else:
                 stay.append(agent)
-        target = int(round(self.n_staff0 * self.finance.workforce(self.m) / self.sc.finance.workforce_baseline))
+        target = int(round(self.n_staff0 * self.finance.workforce(m) / self.sc.finance.workforce_baseline))
         if len(stay) > target:
-            drop = set(rng.choice(len(stay), len(stay) - target, replace=False).tolist())
-            for j in sorted(drop):
-                stay[j].remove()
-            stay = [a for j, a in enumerate(stay) if j not in drop]
+            cut = set(smallest(self.keys.month("staff", "cut", m), np.array([a.key for a in stay], np.int64),
+                               len(stay) - target).tolist())
+            for a in stay:
+                if a.key in cut:
+                    a.remove()
+            stay = [a for a in stay if a.key not in cut]
         counts = np.bincount([a.area for a in stay], minlength=self.n_areas) if stay else np.zeros(self.n_areas, int)
+        hired = 0
         while len(stay) < target:
             area = int(np.argmin(counts))
             counts[area] += 1
-            stay.append(Staff(self, area, p))
+            stay.append(Staff(self, area, p, dg.arrival_key(m, STAFF_HIRE, hired)))
+            hired += 1
         self.staff = stay
         return max(trained, 0)
 
-    def _community_month(self, fund_gbp_m: float) -> float:
-        """Counts, grants, closures, foundings; returns grant money paid this month (GBP k, model scale)."""
+    def _community_month(self, fund_gbp_m: float) -> tuple[float, np.ndarray]:
+        """Counts, grants, closures, foundings. Returns grant money paid this month (GBP k, model scale) and
+        which group ids closed (their members leave in pass A)."""
         p = self.sc.community
-        r = self.residents
-        rng = self.streams["community"]
-        n = r.n
+        m = self.m
+        A = self.n_areas
         ng = len(self.groups)
         # Counts from the end of last month's tally: nothing since has changed membership or residence.
         t = self.tally
         mem, vol, pop_area, tf_sum = t.members, t.volunteers, t.pop_area, t.trust_factor_area
         active = [g for g in self.groups if g.active]
-        u = rng.random(len(active))
-        closed = []
+        u = uniforms(self.keys.month("community", "closure", m), np.array([g.key for g in active], np.int64))
+        gone = np.zeros(ng, np.bool_)
         paid = 0.0
         for i, g in enumerate(active):
             g.members, g.volunteers = int(mem[g.gid]), int(vol[g.gid])
-            g.step_group(p, float(u[i]), self.m)
+            g.step_group(p, float(u[i]), m)
             paid += g.paid_this_month_k
             if not g.active:
-                closed.append(g.gid)
-        if closed:
-            release_members(r, np.asarray(closed, np.int64), ng)
-        # Founding: local, faster where trust is higher.
+                gone[g.gid] = True
+        # Founding: local, faster where trust is higher; one uniform per area.
         tf = tf_sum / np.maximum(pop_area, 1)
-        for a, k in enumerate(rng.poisson(p.founding_per_100k * pop_area / 1e5 * tf)):
-            for _ in range(int(k)):
-                self._new_group(a)
-        # Fund awards: expected number of grants from this month's money; some found new groups.
+        lam = p.founding_per_100k * pop_area / 1e5 * tf
+        uf = uniforms(self.keys.month("community", "founding", m), np.arange(A, dtype=np.int64))
+        for a in range(A):
+            for j in range(poisson(float(uf[a]), float(lam[a]))):
+                self._new_group(a, dg.arrival_key(m, GROUP_LOCAL, a * 4096 + j))
+        # Fund awards: a Poisson number of grants from this month's money; some found new groups, the rest go to
+        # unfunded groups in the order of their draws.
         if fund_gbp_m > 0:
-            k_grants = int(rng.poisson(fund_gbp_m * 1000.0 * self.scale / p.mean_grant_gbp_k))
+            ug = float(uniforms(self.keys.month("community", "grants", m), np.zeros(1, np.int64))[0])
+            k_grants = poisson(ug, fund_gbp_m * 1000.0 * self.scale / p.mean_grant_gbp_k)
             free = [g for g in self.groups if g.active and g.grant_start < 0]
-            for _ in range(k_grants):
-                if rng.random() < p.new_group_share or not free:
-                    g = self._new_group(int(rng.integers(self.n_areas)))
+            order = np.argsort(uniforms(self.keys.month("community", "grant_pick", m),
+                                        np.array([g.key for g in free], np.int64)), kind="stable")
+            queue = [free[i] for i in order]
+            j_ids = np.arange(k_grants, dtype=np.int64)
+            new = uniforms(self.keys.month("community", "grant_new", m), j_ids) < p.new_group_share
+            where = uniforms(self.keys.month("community", "grant_area", m), j_ids)
+            for j in range(k_grants):
+                if new[j] or not queue:
+                    g = self._new_group(min(int(where[j] * A), A - 1), dg.arrival_key(m, GROUP_GRANT, j))
                 else:
-                    g = free.pop(int(rng.integers(len(free))))
-                g.award(p.mean_grant_gbp_k, self.m)
-        paid_by_area = np.zeros(self.n_areas)
+                    g = queue.pop(0)
+                g.award(p.mean_grant_gbp_k, m)
+        paid_by_area = np.zeros(A)
         for g in self.groups:
             if g.active and g.grant_start >= 0:
                 paid_by_area[g.area] += g.paid_this_month_k * 12.0
         self.invest_per_head = paid_by_area * 1000.0 / np.maximum(pop_area, 1)
         self._group_index()
-        return paid
+        return paid, gone
 
-    def _update_pressure(self, fd, sa: np.ndarray, sb: np.ndarray) -> None:
+    def _update_pressure(self, demand_by_area: np.ndarray) -> None:
         p = self.sc.staff
+        sa, sb = practice_arrays(self.staff)
         cap = np.bincount(sa, weights=np.where(sb, p.conversations_per_month / p.strengths_time_cost,
                                                p.conversations_per_month), minlength=self.n_areas)
-        self.pressure = np.where(cap > 0, fd.demand_by_area / np.maximum(cap, 1e-9), 2.0)
+        self.pressure = np.where(cap > 0, demand_by_area / np.maximum(cap, 1e-9), 2.0)
 
-    def _record(self, m, fy, shift, agg, fd, adm, dis, dead, births, migrants, ch_adm65, lev, fin) -> None:
-        r, k = self.residents, self.scale_inv
+    def _survey(self, m: int, tkk: ps.TallyK) -> None:
+        """July: exposure, the whole population's good health, and the survey of residents 16+ in private
+        households; respondents are the smallest survey keys of the year among the frame (rng.py), so both arms
+        interview the same people wherever those people are alive and in the frame in both."""
+        r = self.residents
+        n = r.n
+        blocks = ps.n_blocks(n)
+        exposure = np.zeros((blocks, 2, ps.N_BANDS))
+        good = np.zeros((blocks, 2, ps.N_BANDS))
+        frame = np.empty(n, np.bool_)
+        ps.mid_year(n, ps.cols(r), tkk, SURVEY_MIN_AGE, exposure, good, frame)
+        elig = np.flatnonzero(frame)
+        copies = survey_copies(self.scale, self.n0, self.sc.observation.survey_per_year)
+        ids = (r.key[elig][:, None] * copies + np.arange(copies)).ravel()
+        ns = self.sc.observation.survey_per_year
+        u = uniforms(self.keys.month("survey", "pick", year_of(m)), ids)
+        pos = np.argpartition(u, ns - 1)[:ns] if ns < u.size else np.arange(u.size)
+        pick = elig[np.sort(pos) // copies]
+        self.last_survey = pick
+        hp = self.sc.health
+        f = (r.age[pick] * np.float32(tkk.slope) + np.float32(hp.deprivation_effect) * (r.dep[pick] - np.float32(0.5))
+             + np.float32(tkk.shift) + r.u[pick] - r.prot[pick])
+        thr = np.where(r.sex[pick] == 1, hp.threshold_male, hp.threshold_female)
+        self.recorder.mid_year(m, exposure.sum(axis=0), good.sum(axis=0), r.age[pick], r.sex[pick], f < thr,
+                               self.scale_inv)
+
+    def _record(self, m, fy, tkk, agg, cnt, delayed_bed_days, births, migrants, lev, fin) -> None:
+        k = self.scale_inv
         pop, pop65, pop18 = agg["pop"], agg["pop65"], agg["pop18"]
         rec = self.recorder
         acc = rec.fy
+        ch_adm65 = int(cnt[ps.C_CH_ADM_65_FUNDED])
         acc["ch_adm_65"][fy] += ch_adm65 * k
-        acc["delayed_days"][fy] += dis.delayed_bed_days * k
+        acc["delayed_days"][fy] += delayed_bed_days * k
         acc["days"][fy] += days_in_month(m)
         if month_of(m) == 7:
-            # Mid-year: exposure for the life table, and the survey (frailty only for the respondents).
             y = year_of(m)
-            n = r.n
-            idx = np.flatnonzero(r.alive[:n])
-            svy = self.streams["survey"]
-            ns = self.sc.observation.survey_per_year
-            pick = idx[svy.integers(0, idx.size, ns)] if self.scale < 1.0 or ns > idx.size else \
-                svy.choice(idx, ns, replace=False)
-            hp = self.sc.health
-            f_pick = (r.age[pick] * np.float32(hp.age_slope_per_decade / 10.0)
-                      + np.float32(hp.deprivation_effect) * (r.dep[pick] - np.float32(0.5)) + np.float32(shift)
-                      + r.u[pick] - r.prot[pick])
-            thr_pick = np.where(r.sex[pick] == 1, hp.threshold_male, hp.threshold_female)
-            rec.mid_year(m, r.age[idx], r.sex[idx], r.age[pick], r.sex[pick], f_pick < thr_pick, k)
+            self._survey(m, tkk)
             acc["pop65"][fy] = pop65 * k
             acc["pop18"][fy] = pop18 * k
             rec.annual["care_quality"][y] = self.quality
@@ -363,7 +479,7 @@ class DealModel(mesa.Model):
         row = {
             "month": label(m),
             "population": pop * k, "population_65_plus": pop65 * k, "births": births * k,
-            "deaths": dead.size * k, "net_migrants": migrants * k,
+            "deaths": int(cnt[ps.C_DEATHS]) * k, "net_migrants": migrants * k,
             "good_health_share": agg["good"] / pop, "mean_frailty": agg["frailty"] / pop,
             "connectedness_mean": agg["connect"] / pop,
             "isolated_share": agg["isolated_adults"] / agg["adults"],
@@ -378,17 +494,17 @@ class DealModel(mesa.Model):
             "caseload_pressure": float(self.pressure.mean()),
             "community_groups": len(active) * k,
             "community_capacity": float(sum(g.capacity for g in active)) * k,
-            "front_door_contacts": fd.contacts * k,
-            "strengths_based_conversations": fd.strengths_based * k,
-            **{f"path_{name}": idx.size * k for name, idx in fd.paths.items()},
+            "front_door_contacts": int(cnt[ps.C_CONTACTS]) * k,
+            "strengths_based_conversations": int(cnt[ps.C_STRENGTHS]) * k,
+            **{f"path_{name}": int(cnt[ps.C_PATH0 + j]) * k for j, name in enumerate(fd.PATHS)},
             "home_care_clients": agg["home_care"] * k,
             "care_home_residents": agg["care_home"] * k,
             "care_home_admissions_65_funded": ch_adm65 * k,
-            "hospital_admissions": adm.size * k,
-            "hospital_discharges_onward": dis.onward * k,
-            "delayed_bed_days": dis.delayed_bed_days * k,
-            "delayed_beds_per_day_per_100k_18plus": dis.delayed_bed_days / days_in_month(m) / max(pop18, 1) * 1e5,
-            "reablement_starts": (dis.to_reablement.size + fd.paths["reablement"].size) * k,
+            "hospital_admissions": int(cnt[ps.C_ADMISSIONS]) * k,
+            "hospital_discharges_onward": int(cnt[ps.C_ONWARD]) * k,
+            "delayed_bed_days": delayed_bed_days * k,
+            "delayed_beds_per_day_per_100k_18plus": delayed_bed_days / days_in_month(m) / max(pop18, 1) * 1e5,
+            "reablement_starts": int(cnt[ps.C_REABLEMENT]) * k,
             "care_quality": self.quality,
             "lever_practice": float(lev.practice.mean()), "lever_citizen": float(lev.citizen.mean()),
             "lever_community": lev.community, "lever_integration": lev.integration,
@@ -399,10 +515,27 @@ class DealModel(mesa.Model):
 
     # ------------------------------------------------------------------ results
     def timeseries(self) -> dict[str, np.ndarray]:
-        return self.recorder.table()
+        """One row a month; healthy life expectancy on both bases (survey and true) in the December that ends
+        each 3-year period, NaN in other months."""
+        t = self.recorder.table()
+        o = self.outcomes()
+        row = {lab: i for i, lab in enumerate(t.get("month", []))}
+        for name in HLE:
+            col = np.full(len(row), np.nan)
+            for period, v in o[name].items():
+                i = row.get(f"{int(period[:4]) + 2}-12")
+                if i is not None:
+                    col[i] = v
+            t[name] = col
+        return t
 
     def outcomes(self) -> dict[str, dict[str, float]]:
         return self.recorder.outcomes(1.0 / self.scale_inv)
+
+    def missing_outcomes(self) -> dict[str, dict[str, str]]:
+        """Periods that could not be measured (too few residents at a small scale), with the reason."""
+        self.outcomes()
+        return {k: dict(v) for k, v in self.recorder.missing.items()}
 
     def track(self, indices) -> None:
         """Follow these residents month by month from now on (see `resident_history`)."""

@@ -23,6 +23,7 @@ __all__ = [
     "age_band_index",
     "life_table",
     "sullivan",
+    "ons_adjustment",
     "three_year_label",
     "financial_year_label",
     "financial_year_start",
@@ -160,7 +161,7 @@ def _donor_bands(respondents: np.ndarray) -> np.ndarray:
     return has[np.argmin(dist, axis=1)]  # argmin returns the first (= younger) on ties
 
 
-def sullivan(deaths, person_years, good, respondents, starts=LIFE_TABLE_AGES) -> dict:
+def sullivan(deaths, person_years, good, respondents, starts=LIFE_TABLE_AGES, donor=None, factor=None) -> dict:
     """Sullivan healthy life expectancy: HLE = sum_x L_x p_x / l_0, with p_x the survey prevalence.
 
     `good` and `respondents` are per-band counts of survey respondents reporting good health and of
@@ -173,6 +174,10 @@ def sullivan(deaths, person_years, good, respondents, starts=LIFE_TABLE_AGES) ->
     band. A borrowed prevalence is the donor's estimate, so its error is not independent: the
     variance uses the donor's summed weight, (L_donor + L_borrowers)^2 p(1-p)/n_donor, which reduces
     to the usual formula when nothing is borrowed and does not pretend borrowing adds information.
+
+    `donor` and `factor` (optional, per band) replace the nearest-band rule: band x then has prevalence
+    min(1, factor_x p_donor_x), and its error counts factor_x L_x onto the donor (ONS's census adjustment for
+    bands the survey does not cover, `ons_adjustment`).
 
     Returns le, hle, hle_se (floats), prevalence (array, after borrowing), donor (array) and the
     life table under "table".
@@ -190,18 +195,51 @@ def sullivan(deaths, person_years, good, respondents, starts=LIFE_TABLE_AGES) ->
 
     table = life_table(deaths, person_years, s)
     L = table["Lx"]
-    donor = _donor_bands(R)
+    donor = _donor_bands(R) if donor is None else np.asarray(donor, dtype=np.intp)
+    f = np.ones(k) if factor is None else np.asarray(factor, dtype=float)
+    if np.any(R[donor] <= 0):
+        raise ValueError("every band's donor must have respondents")
     p_own = np.divide(G, R, out=np.zeros(k), where=R > 0)
-    p = p_own[donor]
+    p = np.minimum(f * p_own[donor], 1.0)
     hle = float(np.sum(L * p) / RADIX)
 
-    weight = np.bincount(donor, weights=L, minlength=k)  # L summed onto each donor band
+    weight = np.bincount(donor, weights=L * f, minlength=k)  # L summed onto each donor band
     var_terms = np.divide(weight**2 * p_own * (1.0 - p_own), R, out=np.zeros(k), where=R > 0)
     hle_se = float(np.sqrt(np.sum(var_terms)) / RADIX)
     return {
         "le": table["le"], "hle": hle, "hle_se": hle_se,
         "prevalence": p, "donor": donor, "table": table,
     }
+
+
+def ons_adjustment(respondents, census_good, census_pop, first_surveyed: int = 4, last_surveyed: int = 17,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Donor band and factor per band, as ONS imputes prevalence where the survey does not reach.
+
+    The Annual Population Survey covers people aged 16+ in private households. ONS imputes good-health
+    prevalence for the bands under 15 (the survey's first band, 15-19, times the census ratio between each
+    band and that band) and for 85-89 and 90+ (80-84 times the census ratio), where local survey data are
+    too sparse (ONS, "Census proportions: health and disability-free", dataset page; health state life
+    expectancies QMI). The census covers everyone, communal establishments included; the model's census is
+    its whole population, pooled like the survey. Bands between keep their own respondents, or the nearest
+    surveyed band's when they have none. Returns (donor, factor)."""
+    R = np.asarray(respondents, dtype=float)
+    cg = np.asarray(census_good, dtype=float)
+    cp = np.asarray(census_pop, dtype=float)
+    k = R.size
+    inner = np.zeros(k)
+    inner[first_surveyed:last_surveyed + 1] = R[first_surveyed:last_surveyed + 1]
+    if not np.any(inner > 0):
+        raise ValueError("no survey respondents in any surveyed band: health prevalence cannot be estimated")
+    donor = _donor_bands(inner)
+    pc = np.divide(cg, cp, out=np.full(k, np.nan), where=cp > 0)
+    factor = np.ones(k)
+    for lo, hi, ref in ((0, first_surveyed, first_surveyed), (last_surveyed + 1, k, last_surveyed)):
+        for x in range(lo, hi):
+            donor[x] = donor[ref]
+            ratio = pc[x] / pc[ref] if np.isfinite(pc[x]) and np.isfinite(pc[ref]) and pc[ref] > 0 else 1.0
+            factor[x] = ratio
+    return donor, factor
 
 
 # --------------------------------------------------------------------------------------------

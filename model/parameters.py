@@ -66,6 +66,12 @@ class PopulationParams(Strict):
     share_lsoas_most_deprived_decile: float = P(0.165, "fraction", 0.0, 1.0, "Share of LSOAs in England's most deprived decile, IoD 2019 (IOD): 0.165 Wigan, 0.10 England by definition.")
     births_per_1000: float = P(11.5, "per 1,000 residents per year", 5.0, 20.0, "Prior: England's crude birth rate about 12 in 2011; range covers English boroughs. Not in the shared data.")
     net_migration_per_1000: float = P(2.0, "per 1,000 residents per year", -10.0, 10.0, "Prior chosen so the population grows as Wigan's mid-year estimates do (317,849 in 2011, 322,022 in 2015, 328,662 in 2019; MYE).")
+    male_share_births: float = P(0.512, "fraction", 0.4, 0.6, "About 105 boys are born for every 100 girls in England and Wales (ONS births): 105/205 = 0.512.")
+    migrant_age_min: float = P(18.0, "years", 0.0, 100.0, "In-migrants arrive as young adults: youngest age (prior; net migration into boroughs like Wigan is mostly of adults under 40).")
+    migrant_age_max: float = P(40.0, "years", 0.0, 100.0, "Oldest age of an in-migrant (prior, as above).")
+    ward_noise_sd: float = P(0.25, "deprivation units (0-1 scale)", 0.0, 2.0, "Residents are ranked into wards by deprivation plus noise of this SD, so wards differ but overlap (prior; the shared data has no ward-level deprivation).")
+    open_band_mean_years: float = P(5.0, "years", 0.5, 15.0, "Mean years lived beyond the start of the census's open top band (90+): exponential (prior; ONS national life tables give e90 about 4-5 years).")
+    open_band_max_years: float = P(20.0, "years", 1.0, 40.0, "Cap on years beyond the open band's start (nobody is placed above 110; prior).")
 
     @model_validator(mode="after")
     def _source(self) -> "PopulationParams":
@@ -73,6 +79,8 @@ class PopulationParams(Strict):
             raise ValueError("give either age_sex_table, or both total and share_65_plus")
         if self.age_sex_table is not None and (self.total is not None or self.share_65_plus is not None):
             raise ValueError("total and share_65_plus are used only without an age table: also set age_sex_table: null")
+        if self.migrant_age_max < self.migrant_age_min:
+            raise ValueError("migrant_age_max is below migrant_age_min")
         return self
 
 
@@ -102,6 +110,7 @@ class HealthParams(Strict):
     w_self_help: float = P(0.15, "frailty SD at full trust and full campaign", 0.0, 1.0, "Citizen side of the Deal (look after your own health); Wigan smoking fell 30% to 15.6% (CONFED_2019) - prior, not causal.")
     w_reablement: float = P(0.5, "frailty SD, decaying", 0.0, 2.0, "Reablement cuts later social-care use by 60% over a year (Glendinning 2010); benefit lasts up to 2 years (SPRU).")
     w_home_care: float = P(0.2, "frailty SD", 0.0, 1.0, "Support received at home slows decline (prior).")
+    care_home_min_age: float = P(65.0, "years", 0.0, 120.0, "Only residents this old are placed in care homes: younger adults' admissions are 2% of the older rate (14.6 vs 578-659 per 100,000, Nuffield Trust) and outside ASCOF 2A(2).")
 
 
 class SocialParams(Strict):
@@ -116,6 +125,8 @@ class SocialParams(Strict):
     join_rate: float = P(0.002, "per month", 0.0, 0.05, "Rate at which a resident joins a local group unprompted, at full capacity and reference trust (prior).")
     membership_months: float = P(24.0, "months", 3.0, 120.0, "Mean length of group membership (prior).")
     campaign_volunteering: float = P(0.3, "relative increase at full campaign", 0.0, 2.0, "Citizen side of the Deal asks residents to volunteer; 965 new volunteers in CIF groups 2013-18 (LEIGH_CIF_2018); prior.")
+    volunteering_deprivation: float = P(0.35, "relative change per unit deprivation", 0.0, 1.0, "Volunteering falls with deprivation: civic participation 34% in the most vs 48% in the least deprived areas (DCMS CLS 2016-17); 0.825/1.175 = 0.70 = 34/48.")
+    isolation_threshold: float = P(0.3, "0-1 index", 0.0, 1.0, "Connectedness below which an adult counts as isolated; with the base and spread above about 6% are (DCMS CLS 2017-18 'often lonely' 6%).")
 
 
 class TrustParams(Strict):
@@ -126,6 +137,9 @@ class TrustParams(Strict):
     w_conversation: float = P(0.15, "0-1 index", 0.0, 0.5, "A strengths-based conversation in the last year (prior).")
     w_cuts: float = P(0.08, "0-1 index per 50% service cut", 0.0, 0.5, "Broken promises: visible cuts to other services (prior).")
     volunteering_elasticity: float = P(1.0, "ratio per unit relative trust", 0.0, 3.0, "How much trust raises volunteering and joining (prior).")
+    investment_saturation_gbp: float = P(10.0, "GBP per resident per year", 0.1, 1000.0, "Community investment in the area stops raising trust beyond this much a head (prior: the fund was about GBP 5 a resident a year).")
+    cuts_saturation: float = P(0.5, "share of other services cut", 0.01, 1.0, "Cuts beyond this share lower trust no further (prior).")
+    conversation_memory_months: int = P(12, "months", 1, 120, "A strengths-based conversation raises trust for this long (prior).")
 
 
 class StaffParams(Strict):
@@ -143,6 +157,13 @@ class StaffParams(Strict):
     morale_autonomy: float = P(0.2, "0-1 index", 0.0, 1.0, "Engagement rose 18.5% 2013-16 in Wigan (KF_LGC); autonomy and purpose drive it (Humphrey 2007 R2 0.34).")
     morale_pressure: float = P(0.2, "0-1 index per unit excess caseload", 0.0, 1.0, "Pressure lowers engagement (prior; contrary union survey WT_UNISON_MORALE).")
     turnover_morale: float = P(0.3, "relative change per unit morale", 0.0, 1.0, "Engagement-turnover r = -0.30 (Harter 2002).")
+    turnover_base: float = P(0.01, "per month", 0.0, 0.2, "Monthly leaving rate at baseline morale: about 12% a year, near social-work turnover in England (prior).")
+    turnover_morale_span: float = P(0.5, "0-1 index", 0.05, 1.0, "Change in morale over which turnover falls by turnover_morale (prior).")
+    skill_months: float = P(6.0, "months", 1.0, 60.0, "Time for a trained practitioner's skill to build (and an untrained one's to fade; prior).")
+    min_skill: float = P(0.05, "0-1 index", 0.0, 1.0, "Skill below which a practitioner cannot adopt strengths-based practice (prior).")
+    unskilled_reversion: float = P(0.05, "per month at zero skill", 0.0, 1.0, "Extra monthly reversion of a practitioner with little skill (prior).")
+    morale_months: float = P(12.0, "months", 1.0, 60.0, "Time for morale to follow autonomy and pressure (prior).")
+    initial_pressure: float = P(0.9, "demand / capacity", 0.0, 5.0, "Caseload pressure at the start, before the first month's conversations (the capacity prior sizes it near 0.9).")
 
 
 class CommunityParams(Strict):
@@ -194,6 +215,11 @@ class HospitalParams(Strict):
     delay_days: float = P(3.0, "days per onward transfer at pressure 1", 0.0, 60.0, "Delayed patients wait 4.8 extra days on average (Jasinarachchi 2009); not every onward transfer is delayed, so the mean over all transfers is lower (prior).")
     delay_pressure_elasticity: float = P(1.5, "log delay per unit excess pressure", 0.0, 10.0, "Delays rise steeply when onward care is short (prior).")
     reablement_success: float = P(0.85, "probability of regaining independence", 0.0, 1.0, "Share still at home 91 days after reablement ~0.82 England (ASCOF 2B(1)); the model derives the measured share from deaths and admissions.")
+    reablement_months: int = P(2, "months", 1, 12, "Reablement lasts up to 6 weeks (Glendinning 2010): it ends at the second monthly step after it starts.")
+    reablement_offer_under_65_ratio: float = P(0.5, "ratio", 0.0, 1.0, "Adults under 65 in need are offered reablement at this fraction of the 65+ rate (prior; ASCOF 2B(2) counts only 65+).")
+    home_first_delay_reduction: float = P(0.5, "relative reduction at full home first", 0.0, 1.0, "Home-first discharge cuts the wait per onward transfer by up to this share (prior).")
+    admission_frailty_cap: float = P(4.0, "frailty SD above the good-health threshold", 0.5, 10.0, "Admission rates stop rising with frailty beyond this gap (prior: keeps the rate finite for the frailest).")
+    quality_reference: float = P(0.6, "share good or outstanding", 0.0, 1.0, "Care-home quality at which admissions from care homes are at their base rate (England 2015, CQC_STATE_OF_CARE).")
 
 
 class CareMarketParams(Strict):
@@ -204,6 +230,11 @@ class CareMarketParams(Strict):
     relationship_effect: float = P(0.15, "share at full fidelity", 0.0, 0.5, "Commissioning relationships (MODEL_BRIEF s.2.6; prior).")
     fee_pressure_effect: float = P(0.1, "share per unit budget squeeze", 0.0, 0.5, "Squeezed fees and turnover lower quality (prior).")
     council_funded_share: float = P(0.55, "fraction of placements", 0.0, 1.0, "Council-funded share of care-home residents; CMA 2017 (prior, self-funders pay 41% more).")
+    national_gain_midyear: float = P(2016.0, "year", 2000.0, 2030.0, "Centre of England's logistic rise in ratings: half the 2015-2018 gain by January 2016 (CQC_STATE_OF_CARE).")
+    national_gain_scale_years: float = P(0.8, "years", 0.1, 5.0, "Logistic scale of that rise (0.60 in 2015 to 0.82 in 2018, CQC_STATE_OF_CARE).")
+    fee_squeeze_threshold: float = P(0.3, "share of other services cut", 0.0, 1.0, "Cuts to other services beyond this share squeeze care-home fees (prior).")
+    initial_care_home_share: float = P(0.6, "fraction", 0.0, 1.0, "Share of residents 65+ with care-home level need living in a care home at the start; the burn-in settles the rest (prior, with care_home_margin giving 3.2% of 65+ in care homes, ONS 2011).")
+    initial_home_care_share: float = P(0.15, "fraction", 0.0, 1.0, "Share of other residents 65+ in need receiving home care at the start (prior).")
 
 
 class FinanceParams(Strict):
@@ -217,11 +248,12 @@ class FinanceParams(Strict):
     home_care_gbp_week: float = P(160.0, "GBP per client per week", 10.0, 2000.0, "About 10 hours at GBP 16.12 (UKHCA 2018).")
     care_home_gbp_week: float = P(567.0, "GBP per council-funded resident per week", 100.0, 3000.0, "Wigan 2019/20 (WT_SOCIAL_CARE_2021); CMA 2016 GBP 621.")
     reablement_gbp: float = P(2088.0, "GBP per episode", 0.0, 20000.0, "Glendinning 2010.")
-    conversation_gbp: float = P(0.0, "GBP per conversation", 0.0, 5000.0, "Marginal cost of a conversation beyond staff time (0: staff costed by headcount).")
     other_services_floor: float = P(0.25, "fraction of 2010 level", 0.0, 1.0, "Other services cannot be cut below this share; beyond it the council overspends (prior).")
     council_tax_gbp_m: float = P(90.0, "GBP m per year in 2010", 0.0, 2000.0, "Prior: about a quarter of net spend for a metropolitan borough.")
     business_as_usual_tax_rise: float = P(0.02, "fraction per year", -0.1, 0.2, "English councils typically raised council tax about 2% a year (prior; Wigan +2% 2013/14, WIGANWORLD_2013).")
     freeze_grant: float = P(0.01, "fraction of tax per frozen year", 0.0, 0.05, "Government freeze grant worth about 1% of council tax (prior).")
+    tax_changes_from: int = P(2011, "financial year start", 1990, 2100, "First financial year in which council tax rises (or is frozen): the model's 2010 level is the base.")
+    workforce_front_loading: float = P(1.6, "ratio", 1.0, 5.0, "Headcount cuts run ahead of the savings: the whole reduction is reached 1/1.6 = 62% of the way through the cuts (prior; about 1,000 fewer by 2015, KF_NEWSTART).")
 
     _m = field_validator("cuts_start", "cuts_end")(classmethod(lambda cls, v: _check_month(v)))
 

@@ -1,10 +1,13 @@
 """Residents: the whole borough held in columns (NumPy arrays), one slot per person.
 
-Residents are too many for one Python object each, so their state lives in arrays updated by vectorised
-rules (Mesa's advice for large populations). Slots are never reused: a death clears `alive`, a birth or an
-in-migrant takes the next free slot, so a person's index is their identity for the whole run and their
-history can be followed (`DealModel.resident_history`). `ResidentView` is a Mesa Agent that reads and
-writes one resident's columns, for inspection and the web app, holding no state of its own.
+Residents are too many for one Python object each, so their state lives in arrays updated by the fused
+per-resident passes (passes.py; Mesa's advice for large populations). Slots are never reused: a death clears
+`alive`, a birth or an in-migrant takes the next free slot, so a person's index is their identity for the
+whole run and their history can be followed (`DealModel.resident_history`). Each resident also carries a
+`key`, the id their random draws are keyed to (rng.py): the initial residents 0..N-1, a newcomer a number
+made of its arrival month, kind and rank, so a newcomer meets the same luck in both arms of a comparison
+even when an earlier month's counts differed. `ResidentView` is a Mesa Agent that reads and writes one
+resident's columns, for inspection and the web app, holding no state of its own.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from pathlib import Path
 
 import mesa
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from .parameters import PopulationParams, Scenario
+from .rng import Keys, normals, uniforms
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -27,6 +31,7 @@ NEVER = -(10**6)  # a month index long before any simulation
 
 COLUMNS = {
     # name: (dtype, meaning)
+    "key": (np.int64, "the id random draws are keyed to: 0..N-1 at the start, arrival (month, kind, rank) after"),
     "alive": (np.bool_, "alive and living in the borough"),
     "sex": (np.int8, "0 female, 1 male"),
     "age": (np.float32, "years"),
@@ -73,7 +78,7 @@ def read_age_table(name: str) -> AgeTable:
 
 
 def synthetic_age_table(total: int, share_65_plus: float) -> AgeTable:
-    """An age table from two totals: Wigan's 2011 shape, reweighted above and below 65 (issue 4 councils)."""
+    """An age table from two totals: Wigan's 2011 shape, reweighted above and below 65 (councils that give only totals)."""
     t = read_age_table("wigan_census2011_age_sex.csv")
     old = t.starts >= 65
     both = t.female + t.male
@@ -85,14 +90,9 @@ def deprivation_beta(share_top_decile: float) -> tuple[float, float]:
     """Beta(a, 2-a) whose mass above 0.9 equals the share of small areas in England's most deprived decile
     (uniform, a=1, gives 0.1: the national average)."""
     share = float(np.clip(share_top_decile, 0.005, 0.6))
-    f = lambda a: stats.beta.sf(0.9, a, 2 - a) - share  # noqa: E731
+    f = lambda a: 1.0 - special.betainc(a, 2 - a, 0.9) - share  # noqa: E731
     a = optimize.brentq(f, 0.05, 1.95)
     return a, 2 - a
-
-
-def new_person_draws(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-    """Personal traits every newcomer draws: frailty deviation and connectedness offset."""
-    return {"u": rng.standard_normal(n).astype(np.float32), "eta": rng.standard_normal(n).astype(np.float32)}
 
 
 class Residents:
@@ -131,11 +131,29 @@ class Residents:
         return s
 
 
-def build_population(p: PopulationParams, scenario: Scenario, scale: float, rng: np.random.Generator,
-                     base_dir: Path | None = None) -> tuple[Residents, float]:
+@dataclass
+class Places:
+    """How residents are spread over places, kept so newcomers can be placed the same way as the first."""
+
+    dep_a: float
+    dep_b: float
+    ward_cuts: np.ndarray   # deprivation-plus-noise values at the ward boundaries
+    ward_noise_sd: float
+    service_areas: int
+
+    def place(self, u_dep: np.ndarray, z_ward: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Deprivation, ward and service area from a uniform and a normal draw per resident."""
+        dep = special.betaincinv(self.dep_a, self.dep_b, u_dep).astype(np.float32)
+        ward = np.searchsorted(self.ward_cuts, dep + self.ward_noise_sd * z_ward, side="right").astype(np.int16)
+        return dep, ward, (ward % self.service_areas).astype(np.int16)
+
+
+def build_population(p: PopulationParams, scenario: Scenario, scale: float, keys: Keys,
+                     base_dir: Path | None = None) -> tuple[Residents, float, Places]:
     """The initial residents: ages and sexes from the age table, deprivation and wards by place.
 
-    Returns the residents and the full-scale population they stand for."""
+    Every draw is keyed to the resident's id (rng.py). Returns the residents, the full-scale population
+    they stand for, and the places (for newcomers)."""
     if p.age_sex_table is not None:
         table = read_age_table(p.age_sex_table if base_dir is None or "/" not in p.age_sex_table
                                else str(base_dir / p.age_sex_table))
@@ -150,34 +168,40 @@ def build_population(p: PopulationParams, scenario: Scenario, scale: float, rng:
     alloc = np.floor(exact).astype(int)
     alloc[np.argsort(exact - alloc)[::-1][: n - alloc.sum()]] += 1
     nb = len(table.starts)
-    sex = np.repeat(np.r_[np.zeros(nb, int), np.ones(nb, int)], alloc)
+    ids = np.arange(n, dtype=np.int64)
+    k = lambda d: keys.month("init", d, 0)  # noqa: E731
+    order = np.argsort(uniforms(k("order"), ids), kind="stable")  # which census cell each id is
+    sex = np.repeat(np.r_[np.zeros(nb, int), np.ones(nb, int)], alloc)[order]
     lo = np.tile(table.starts, 2)
-    hi = np.r_[table.starts[1:], [np.nan]]
-    hi = np.tile(hi, 2)
-    band_lo = np.repeat(lo, alloc).astype(float)
-    band_hi = np.repeat(hi, alloc)
+    hi = np.tile(np.r_[table.starts[1:], [np.nan]], 2)
+    band_lo = np.repeat(lo, alloc).astype(float)[order]
+    band_hi = np.repeat(hi, alloc)[order]
     open_band = np.isnan(band_hi)
-    age = band_lo + rng.random(n) * np.where(open_band, 0, band_hi - band_lo)
-    # Open top band: ages beyond its start fall off roughly exponentially (mean 5 years past the start).
-    age[open_band] = band_lo[open_band] + np.minimum(rng.exponential(5.0, open_band.sum()), 20.0)
-    order = rng.permutation(n)
+    age = band_lo + uniforms(k("age"), ids) * np.where(open_band, 0, band_hi - band_lo)
+    # Open top band: ages beyond its start fall off exponentially.
+    e = -np.log1p(-uniforms(k("open_band"), ids[open_band])) * p.open_band_mean_years
+    age[open_band] = band_lo[open_band] + np.minimum(e, p.open_band_max_years)
     res = Residents(n, int(n * 1.45) + 64)
+    res.key[:n] = ids
     res.alive[:n] = True
-    res.sex[:n] = sex[order]
-    res.age[:n] = age[order]
+    res.sex[:n] = sex
+    res.age[:n] = age
     a, b = deprivation_beta(p.share_lsoas_most_deprived_decile)
-    dep = rng.beta(a, b, n)
+    dep = special.betaincinv(a, b, uniforms(k("deprivation"), ids))
     res.dep[:n] = dep
-    # Wards are places: rank residents by deprivation plus noise, so wards differ but overlap.
-    key = dep + rng.normal(0, 0.25, n)
+    # Wards are places: rank residents by deprivation plus noise, so wards differ but overlap; service areas
+    # mix wards of different deprivation (wards dealt out in turn).
+    place_key = dep + p.ward_noise_sd * normals(k("ward"), ids)
     ward = np.empty(n, np.int16)
-    ward[np.argsort(key, kind="stable")] = (np.arange(n) * p.wards // n).astype(np.int16)
-    # Service areas mix wards of different deprivation (wards dealt out in turn).
+    ranked = np.argsort(place_key, kind="stable")
+    ward[ranked] = (np.arange(n) * p.wards // n).astype(np.int16)
+    first = np.searchsorted((np.arange(n) * p.wards // n), np.arange(1, p.wards))
+    cuts = place_key[ranked][np.minimum(first, n - 1)].astype(np.float64)
     res.ward[:n] = ward
     res.area[:n] = (ward % p.service_areas).astype(np.int16)
-    d = new_person_draws(rng, n)
-    res.u[:n], res.eta[:n] = d["u"], d["eta"]
-    return res, full
+    res.u[:n] = normals(k("frailty"), ids)
+    res.eta[:n] = normals(k("connect"), ids)
+    return res, full, Places(a, b, cuts, p.ward_noise_sd, p.service_areas)
 
 
 class ResidentView(mesa.Agent):

@@ -4,8 +4,10 @@ Each practitioner has a practice mode, skill (training), autonomy ("permission t
 caseload. Adoption follows a Bass process inside their service area: own initiative (innovation_rate,
 scaled by autonomy) plus peer learning (imitation_rate times the share of colleagues already practising
 it), both only once trained. Caseload above capacity and drift push practitioners back to gate-keeping.
-Random numbers come as one row of the `staff` stream per agent per month, so draws stay aligned between a
-Deal run and its no-Deal twin.
+Each practitioner's draws (training, practice, turnover, and being chosen for a workforce cut) are keyed to
+their own key (rng.py): 0..S-1 for the first staff, a hire's arrival month and rank after, so one arm's
+extra leaver does not reshuffle the luck of everyone else. Practice reads this month's levers and last
+month's caseload pressure (computed at the front door).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from .parameters import StaffParams
 class Staff(mesa.Agent):
     """A frontline practitioner in one service area."""
 
-    def __init__(self, model: mesa.Model, area: int, p: StaffParams):
+    def __init__(self, model: mesa.Model, area: int, p: StaffParams, key: int):
         super().__init__(model)
         self.area = area
+        self.key = key
         self.strengths_based = False
         self.trained = False
         self.skill = 0.0
@@ -34,26 +37,26 @@ class Staff(mesa.Agent):
         """One month: training, autonomy, practice choice and morale. u: three uniforms."""
         if lever > 0 and not self.trained and u[0] < p.training_rate * lever:
             self.trained = True
-        self.skill += ((1.0 if self.trained else 0.0) - self.skill) / 6.0
+        self.skill += ((1.0 if self.trained else 0.0) - self.skill) / p.skill_months
         target = p.baseline_autonomy + (self.model.permitted_autonomy - p.baseline_autonomy) * lever
         self.autonomy += (target - self.autonomy) / p.autonomy_months
         excess = max(0.0, pressure - 1.0)
         if self.strengths_based:
-            if u[1] < p.reversion_rate + p.reversion_pressure * excess + (1.0 - self.skill) * 0.05:
+            if u[1] < p.reversion_rate + p.reversion_pressure * excess + (1.0 - self.skill) * p.unskilled_reversion:
                 self.strengths_based = False
-        elif self.skill > 0.05:
+        elif self.skill > p.min_skill:
             adopt = (p.innovation_rate * self.autonomy + p.imitation_rate * peer_share) * self.skill * lever
             if u[1] < adopt:
                 self.strengths_based = True
         m_target = (p.baseline_morale + p.morale_autonomy * (self.autonomy - p.baseline_autonomy)
                     - p.morale_pressure * excess)
-        self.morale += (min(1.0, max(0.0, m_target)) - self.morale) / 12.0
+        self.morale += (min(1.0, max(0.0, m_target)) - self.morale) / p.morale_months
         self.capacity = p.conversations_per_month / (p.strengths_time_cost if self.strengths_based else 1.0)
 
 
 def turnover_rate(p: StaffParams, morale: float) -> float:
-    """Monthly leaving rate: 1% at baseline morale, lower when engaged (Harter 2002 r = -0.30)."""
-    return max(0.0, 0.01 * (1.0 - p.turnover_morale * (morale - p.baseline_morale) / 0.5))
+    """Monthly leaving rate: turnover_base at baseline morale, lower when engaged (Harter 2002 r = -0.30)."""
+    return max(0.0, p.turnover_base * (1.0 - p.turnover_morale * (morale - p.baseline_morale) / p.turnover_morale_span))
 
 
 def practice_arrays(staff: list[Staff]) -> tuple[np.ndarray, np.ndarray]:
@@ -61,3 +64,14 @@ def practice_arrays(staff: list[Staff]) -> tuple[np.ndarray, np.ndarray]:
     area = np.fromiter((s.area for s in staff), np.int64, len(staff))
     sb = np.fromiter((s.strengths_based for s in staff), np.bool_, len(staff))
     return area, sb
+
+
+def by_area(staff: list[Staff], n_areas: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Practice of the staff ordered by area, then key, with each area's offset and count: the order in which a
+    conversation's uniform picks a practitioner (frontdoor.practitioner)."""
+    area, sb = practice_arrays(staff)
+    key = np.fromiter((s.key for s in staff), np.int64, len(staff))
+    order = np.lexsort((key, area))
+    count = np.bincount(area, minlength=n_areas).astype(np.int64)
+    offset = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
+    return sb[order], offset, count

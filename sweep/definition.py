@@ -56,7 +56,8 @@ DESIGN_KEYS = {"grid": ("method",), "lhs": ("method", "samples", "seed"),
 # The outcomes of DealModel.outcomes() and the kind of period each is reported by (tests check these lists
 # against the model's own output, so they cannot drift unnoticed).
 OUTCOMES: dict[str, str] = {
-    **{n: "three_year" for n in ("hle_male", "hle_female", "le_male", "le_female", "hle_male_se", "hle_female_se")},
+    **{n: "three_year" for n in ("hle_male", "hle_female", "le_male", "le_female", "hle_male_se", "hle_female_se",
+                                 "hle_male_true", "hle_female_true")},
     **{n: "financial_year" for n in ("care_home_admissions_65plus_per_100k", "still_at_home_91d_pct",
                                      "delayed_transfers_per_100k")},
     **{n: "year" for n in ("care_quality_good_or_outstanding", "cumulative_savings_gbp_m", "workforce")},
@@ -74,7 +75,7 @@ TIMESERIES: tuple[str, ...] = (
     "tax_frozen", "spend_staff_gbp_m", "spend_home_care_gbp_m", "spend_care_homes_gbp_m", "spend_reablement_gbp_m",
     "spend_community_fund_gbp_m", "spend_care_home_fund_gbp_m", "spend_training_gbp_m", "spend_other_gbp_m",
     "budget_gbp_m", "spend_total_gbp_m", "overspend_gbp_m", "savings_gbp_m", "council_tax_gbp_m",
-    "other_services_cut", "workforce",
+    "other_services_cut", "workforce", "hle_male", "hle_female", "hle_male_true", "hle_female_true",
 )
 PERIOD_FORMS = {"three_year": "YYYY-YY such as 2017-19", "financial_year": "YYYY/YY such as 2017/18",
                 "year": "YYYY such as 2019"}

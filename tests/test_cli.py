@@ -343,3 +343,23 @@ def test_ctrl_c_exits_130_and_leaves_nothing(command, tmp_path):
     assert proc.returncode == 130, (proc.returncode, stdout, stderr)
     assert stderr.strip().splitlines() == ["error: interrupted; no results written"], stderr
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("scale", ["0.0005", "0.000001"])
+def test_a_scale_too_small_to_measure_is_refused_before_running(tmp_path, scale):
+    """One line naming the smallest workable scale, exit 2, no traceback, nothing written."""
+    out = tmp_path / "tiny"
+    p = cli("run", WIGAN, "--scale", scale, "--out", out)
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert "smallest workable scale" in p.stderr and "0.0031" in p.stderr
+    assert not out.exists()
+
+
+def test_unmeasurable_periods_are_null_with_their_reason():
+    """What a run writes for a period it could not measure: null in outcomes.json, the reason in provenance."""
+    sys.path.insert(0, str(ROOT))
+    import simulate
+
+    merged = simulate.with_nulls({"hle_male": {"2010-12": 60.0}}, {"hle_male": {"2009-11": "no deaths"}})
+    assert merged == {"hle_male": {"2009-11": None, "2010-12": 60.0}}

@@ -282,9 +282,32 @@ def test_sparse_top_band_falls_back_to_85_plus():
     deaths[-1] = 0.0
     exposure = np.full(nb, 1000.0)
     good, resp = np.full(nb, 40.0), np.full(nb, 50.0)
-    res = sullivan_robust(deaths, exposure, good, resp)
-    assert res is not None and 0 < res["hle"] < res["le"]
+    res, why = sullivan_robust(deaths, exposure, good, resp)
+    assert res is not None and why == "" and 0 < res["hle"] < res["le"]
     merged = sullivan(np.r_[deaths[:-2], 5.0], np.r_[exposure[:-2], 2000.0], np.r_[good[:-2], 80.0],
                       np.r_[resp[:-2], 100.0], starts=LIFE_TABLE_AGES[:-1])
     assert res["hle"] == merged["hle"]
-    assert sullivan_robust(np.zeros(nb), exposure, good, resp) is None
+    none, why = sullivan_robust(np.zeros(nb), exposure, good, resp)
+    assert none is None and "no deaths" in why
+
+
+def test_ons_adjustment_imputes_children_and_the_oldest_from_census_ratios():
+    """Bands under 15 take 15-19's survey prevalence times the census ratio to 15-19; 85-89 and 90+ take 80-84's;
+    surveyed bands keep their own (ONS's census adjustment factors)."""
+    from model.observation import ons_adjustment
+
+    nb = len(LIFE_TABLE_AGES)
+    resp = np.zeros(nb)
+    resp[4:18] = 50.0
+    resp[18:] = 7.0  # respondents in the 85+ bands are too sparse and ignored, as ONS does
+    cpop = np.full(nb, 1000.0)
+    cgood = np.linspace(950.0, 300.0, nb)
+    donor, factor = ons_adjustment(resp, cgood, cpop)
+    assert list(donor[:4]) == [4] * 4 and list(donor[18:]) == [17, 17]
+    assert list(donor[4:18]) == list(range(4, 18)) and np.all(factor[4:18] == 1.0)
+    assert np.allclose(factor[:4], cgood[:4] / cgood[4]) and np.allclose(factor[18:], cgood[18:] / cgood[17])
+    deaths, py = np.full(nb, 5.0), np.full(nb, 1000.0)
+    good = np.round(resp * 0.7)
+    got = sullivan(deaths, py, good, resp, donor=donor, factor=factor)
+    p = np.minimum(factor * (good / np.maximum(resp, 1))[donor], 1.0)
+    assert got["hle"] == pytest.approx(float(np.sum(got["table"]["Lx"] * p) / 100_000.0))
