@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+import types
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -173,8 +175,7 @@ def inpatients_first(idx, n0, m, c, keys, tk, trust_by_area, sk, citizen, room, 
     return old, needy
 
 
-@njit(cache=True, parallel=True)
-def month_pass(n, n0, c, m, keys, tk, trust_by_area, sk, citizen, room, gone, gi, hk, hospk, fk, staff_sb, staff_offset, staff_count, uptake, reab_months, w_reab, ck, dk, tallyk,
+def _month_pass(n, n0, c, m, keys, tk, trust_by_area, sk, citizen, room, gone, gi, hk, hospk, fk, staff_sb, staff_offset, staff_count, uptake, reab_months, w_reab, ck, dk, tallyk,
                counts, deaths, demand, follow_up, admitted, acc, pa, tfa, mem, vol):
     """Steps 3 and 5-11 and the tally for every resident, in blocks run in parallel."""
     alive, sex, age, area, dep, u, gomp, prot, eta = c.alive, c.sex, c.age, c.area, c.dep, c.u, c.gomp, c.prot, c.eta
@@ -324,8 +325,7 @@ def tally_all(n, c, tk, acc, pa, tfa, mem, vol):
         _tally_into(idx[c.alive[idx]], b, 1, c, tk, acc, pa, tfa, mem, vol)
 
 
-@njit(cache=True, parallel=True)
-def mid_year(n, c, tk, survey_min_age, exposure, good, frame):
+def _mid_year(n, c, tk, survey_min_age, exposure, good, frame):
     """July: the living by sex and band, those in good health, and the survey frame (residents of private
     households, home or home with care, aged survey_min_age and over)."""
     alive, sex, age, dep, u, prot, setting = c.alive, c.sex, c.age, c.dep, c.u, c.prot, c.setting
@@ -340,3 +340,15 @@ def mid_year(n, c, tk, survey_min_age, exposure, good, frame):
             exposure[b, s, bd] += 1
             good[b, s, bd] += hl.good(tk, a, dep[i], u[i], prot[i], s == 1)
             frame[i] = a >= survey_min_age and (setting[i] == HOME or setting[i] == HOME_CARE)
+
+
+def _twins(fn):
+    """A parallel and a serial compilation of one kernel: one thread never touches Numba's threading layer (the
+    web app steps models from its own threads, which the work queue does not allow), and skips its launch cost."""
+    serial = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__, fn.__closure__)
+    serial.__qualname__ = fn.__qualname__ + "_serial"
+    return njit(cache=True, parallel=True)(fn), njit(cache=True)(serial)
+
+
+month_pass, month_pass_serial = _twins(_month_pass)
+mid_year, mid_year_serial = _twins(_mid_year)

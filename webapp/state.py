@@ -132,3 +132,9 @@ MODEL_PARAMS: dict[str, Any] = {
               "label": "Scale (share of residents simulated)"},
     "seed": {"type": "SliderInt", "value": 0, "min": 0, "max": 99, "step": 1, "label": "Seed"},
 }
+
+
+def warm_up() -> None:
+    """Load the model's compiled kernels (Numba's cache) once when the server starts, so the first page a user
+    opens does not wait for them: a tiny model is built and stepped one month."""
+    DealModel(load_scenario(SCENARIOS / "wigan.yaml").scenario, seed=0, scale=0.004).step()
