@@ -1,6 +1,6 @@
 """Care homes and the care market: placements, moves from home care, and providers' quality.
 
-A resident is placed in a care home from three routes, all in the month's second pass (passes.py): a
+A resident is placed in a care home from three routes, all in the month's pass over residents (passes.py): a
 front-door conversation at care-home level need, a hospital discharge, or a move from home care once need
 reaches care-home level. Council funding is decided once, at placement. Reablement that ends without
 regaining independence leaves the resident on home care.

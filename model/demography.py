@@ -4,7 +4,7 @@ The annual hazard is h = (a exp(b age) + background + infant [age < 1]) x exp(be
 x context multiplier x (care_home_multiplier in a care home, hospital_multiplier in hospital), with
 a = b exp(-b mode) putting the Gompertz mode at the modal age of death and the -beta^2/2 term making the
 frailty factor average 1 over u ~ N(0,1). A resident dies in the month with probability 1 - exp(-h/12).
-`death` is the rule for one resident (passes.py runs it in the month's second pass, after the care market);
+`death` is the rule for one resident (passes.py runs it in the month's pass over residents, after the care market);
 the Gompertz term a exp(b age) is a kept column that ageing multiplies by exp(b/12).
 
 Births and in-migrants each month are Poisson counts by inversion of one uniform (rng.poisson), so the two

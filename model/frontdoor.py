@@ -10,7 +10,8 @@ practitioner's practice and on spare community capacity nearby:
 taken in that order from one uniform draw, with probabilities from FrontDoorParams. Strengths-based
 practice cuts packages and placements and connects people to groups when there is room; a community
 referral is taken up with probability `community.referral_uptake`. `resident_path` is the rule for one
-resident; passes.py runs it inside the month's second pass, after the hospital.
+resident; passes.py runs it inside the month's pass over residents, after
+the hospital.
 """
 
 from __future__ import annotations

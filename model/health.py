@@ -15,7 +15,8 @@ and care-home-level need are fixed margins above it (care homes from care_home_m
 starts at its stationary law (and prot starts at 0 and reaches its target during the burn-in), the initial
 cross-section is the rules' own equilibrium.
 
-`resident_month` is the rule for one resident; passes.py runs it inside the month's first pass.
+`resident_month` is the rule for one resident; passes.py runs it inside the month's pass over
+residents.
 """
 
 from __future__ import annotations
@@ -70,11 +71,17 @@ def good(k, age, dep, u, prot, male) -> bool:
     return age * k.slope + k.dep_eff * (dep - 0.5) + k.shift + u - prot < (k.thr_m if male else k.thr_f)
 
 
-def frailty(p: HealthParams, r: Residents, shift: float) -> np.ndarray:
-    n = r.n
-    return (r.age[:n] * np.float32(p.age_slope_per_decade / 10.0)
-            + np.float32(p.deprivation_effect) * (r.dep[:n] - np.float32(0.5)) + np.float32(shift)
-            + r.u[:n] - r.prot[:n])
+def frailty(p: HealthParams, r: Residents, shift: float, idx: np.ndarray | slice | None = None) -> np.ndarray:
+    """Frailty of the residents `idx` (all in use by default), in NumPy (initialisation, the survey, tracking)."""
+    i = slice(0, r.n) if idx is None else idx
+    return (r.age[i] * np.float32(p.age_slope_per_decade / 10.0)
+            + np.float32(p.deprivation_effect) * (r.dep[i] - np.float32(0.5)) + np.float32(shift)
+            + r.u[i] - r.prot[i])
+
+
+def good_health(p: HealthParams, r: Residents, shift: float, idx: np.ndarray) -> np.ndarray:
+    """Whether the residents `idx` would report good health: frailty below their sex's threshold."""
+    return frailty(p, r, shift, idx) < np.where(r.sex[idx] == 1, p.threshold_male, p.threshold_female)
 
 
 def thresholds(p: HealthParams, r: Residents) -> np.ndarray:

@@ -9,7 +9,7 @@ pressure is last month's caseload pressure of the practitioners (assessments gat
 home-first working; the count comes by inversion of one uniform a month (rng.poisson).
 ASCOF 2B(1) is measured, not assumed: the share of 65+ reablement discharges alive and not in a care home
 or hospital 91 days (3 months) later. `discharge` and `admit` are the rules for one resident; passes.py
-runs them inside the month's second pass, discharge first.
+runs them inside the month's pass over residents, discharge first.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ Couplings from one month to the next: trust (3) reads last month's share of othe
 month's community investment per head (5); community groups (5) read last month's tally of their members and
 volunteers (12); staff practice (4) and hospital delays (8) read last month's caseload pressure (9); hospital
 admissions from care homes (8) read last month's care quality (10). The per-resident parts of steps 3 and 5-11
-run as two fused passes over residents (passes.py): 3, 5's release of closed groups' members, 6 and 7 in
-the first; 8-11 and the tally in the second.
+run as one fused pass over residents (passes.py), after last month's inpatients have gone through 3-7 (the
+reablement offer of step 8 depends on how many of them are in need).
 
 Every random decision is a pure function of (seed, mechanism, decision, month, the resident's or agent's key)
 (rng.py), so a Deal run and its no-Deal twin are identical until the Deal's first lever acts, and after that
@@ -446,12 +446,8 @@ class DealModel(mesa.Model):
         pos = np.argpartition(u, ns - 1)[:ns] if ns < u.size else np.arange(u.size)
         pick = elig[np.sort(pos) // copies]
         self.last_survey = pick
-        hp = self.sc.health
-        f = (r.age[pick] * np.float32(tkk.slope) + np.float32(hp.deprivation_effect) * (r.dep[pick] - np.float32(0.5))
-             + np.float32(tkk.shift) + r.u[pick] - r.prot[pick])
-        thr = np.where(r.sex[pick] == 1, hp.threshold_male, hp.threshold_female)
-        self.recorder.mid_year(m, exposure.sum(axis=0), good.sum(axis=0), r.age[pick], r.sex[pick], f < thr,
-                               self.scale_inv)
+        self.recorder.mid_year(m, exposure.sum(axis=0), good.sum(axis=0), r.age[pick], r.sex[pick],
+                               H.good_health(self.sc.health, r, tkk.shift, pick), self.scale_inv)
 
     def _record(self, m, fy, tkk, agg, cnt, delayed_bed_days, births, migrants, lev, fin) -> None:
         k = self.scale_inv
@@ -553,9 +549,9 @@ class DealModel(mesa.Model):
             row = {c: getattr(r, c)[i].item() for c in COLUMNS}
             row["month"] = label(m)
             row["setting_name"] = SETTINGS.get(row["setting"], "?") if row["alive"] else "dead"
-            row["frailty"] = float(hp.age_slope_per_decade / 10 * r.age[i] + hp.deprivation_effect * (r.dep[i] - 0.5)
-                                   + self._shift + r.u[i] - r.prot[i])
-            row["good_health"] = row["frailty"] < (hp.threshold_male if r.sex[i] == 1 else hp.threshold_female)
+            idx = np.array([i])
+            row["frailty"] = float(H.frailty(hp, r, self._shift, idx)[0])
+            row["good_health"] = bool(H.good_health(hp, r, self._shift, idx)[0])
             rows.append(row)
 
     def resident_history(self, index: int) -> list[dict[str, object]]:

@@ -38,7 +38,7 @@ _MASK = (1 << 64) - 1
 # Mechanisms and their decisions: the only names a key may be made from (a typo is an error, not a stream).
 DECISIONS: dict[str, tuple[str, ...]] = {
     "init": ("order", "age", "open_band", "deprivation", "ward", "frailty", "connect", "setting", "funded",
-             "volunteer", "group", "staff_area"),
+             "volunteer", "group"),
     "health": ("shock",),
     "social": ("volunteer", "group", "choice"),
     "staff": ("training", "practice", "turnover", "cut"),

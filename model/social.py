@@ -9,7 +9,8 @@ rate scaled by age, deprivation, trust and the citizen campaign; stop rate 1/spe
 (volunteers stay); others join a group nearby with probability join_rate x trust factor x the area's free
 capacity share, and new volunteers always try to join one. A member who leaves this month does not rejoin
 in the same month. Connectedness then relaxes towards its personal target. `resident_month` is the rule
-for one resident; passes.py runs it inside the month's first pass.
+for one resident; passes.py runs it inside the month's pass
+over residents.
 """
 
 from __future__ import annotations
