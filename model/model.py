@@ -235,8 +235,7 @@ class DealModel(mesa.Model):
                         dtype=np.uint64)
 
     def _month(self, record: bool) -> None:
-        if self.threads > 1:
-            numba.set_num_threads(self.threads)
+        numba.set_num_threads(self.threads)
         s, r, m = self.sc, self.residents, self.m
         A = self.n_areas
         # 1. context
@@ -276,7 +275,7 @@ class DealModel(mesa.Model):
         admitted = np.empty(blocks * ps.BLOCK, np.int64)
         tally = self._tally_arrays(blocks)
         tkk = self._tally_k(ctx.frailty_shift)
-        (ps.month_pass if self.threads > 1 else ps.month_pass_serial)(n, self.n0, c, m, keys, *a_args, hk, fd.constants(s.front_door), staff_sb, staff_offset,
+        ps.month_pass(n, self.n0, c, m, keys, *a_args, hk, fd.constants(s.front_door), staff_sb, staff_offset,
                       staff_count, s.community.referral_uptake, s.hospital.reablement_months, s.health.w_reablement,
                       cm.constants(s.care_market, s.front_door, s.hospital),
                       dg.constants(s.mortality, ctx.hazard_male, ctx.hazard_female), tkk, counts, deaths, demand,
@@ -436,8 +435,7 @@ class DealModel(mesa.Model):
         exposure = np.zeros((blocks, 2, ps.N_BANDS))
         good = np.zeros((blocks, 2, ps.N_BANDS))
         frame = np.empty(n, np.bool_)
-        (ps.mid_year if self.threads > 1 else ps.mid_year_serial)(n, ps.cols(r), tkk, SURVEY_MIN_AGE, exposure, good,
-                                                                  frame)
+        ps.mid_year(n, ps.cols(r), tkk, SURVEY_MIN_AGE, exposure, good, frame)
         elig = np.flatnonzero(frame)
         copies = survey_copies(self.scale, self.n0, self.sc.observation.survey_per_year)
         ids = (r.key[elig][:, None] * copies + np.arange(copies)).ravel()

@@ -68,6 +68,23 @@ def _run_until(model: DealModel, month: str) -> None:
         model.step()
 
 
+def test_models_stepped_from_several_threads_at_once_match_one_stepped_alone(tmp_path):
+    """The web app steps models from its own threads; Numba's work queue aborts the process if two threads enter
+    it at once, so launches take turns (passes.LAUNCH) and each model's result is what it is alone."""
+    import threading
+
+    sc = scenario("wigan.yaml")
+    alone = DealModel(sc, seed=3, scale=SCALE).run()
+    models = [DealModel(sc, seed=3, scale=SCALE) for _ in range(3)]
+    threads = [threading.Thread(target=m.run) for m in models]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    want = csv_bytes(alone, tmp_path, "alone")
+    assert all(csv_bytes(m, tmp_path, f"t{i}") == want for i, m in enumerate(models))
+
+
 def test_a_newcomers_attributes_do_not_change_when_another_residents_fate_does():
     """Kill one resident in 2012 in one copy of a run: every newcomer after that who arrives in both copies (same
     key) has the same sex, age at arrival, deprivation, ward, area and connectedness offset."""
