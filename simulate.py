@@ -9,8 +9,8 @@
 
 Any bad input prints one line, ``error: <message>``, on stderr and exits with status 2; an interrupt
 (Ctrl-C) exits with 130. Neither leaves a result folder: results are written into ``DIR.tmp-<pid>`` and
-renamed to DIR only when complete. Files are written by model/outputs.py, figures by model/plots.py and
-the provenance record by model/provenance.py.
+renamed to DIR only when complete. Files are written by runs/outputs.py, figures by runs/plots.py and
+the provenance record by runs/provenance.py.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from model.cli_args import int_arg, results_table, scale_arg, stop_pool
+from cli.args import int_arg, results_table, scale_arg
+from model.outcomes import REGISTRY
 
 ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
@@ -49,13 +50,6 @@ HEADLINE = [
 ]
 
 
-SHORT = {  # outcome names as shown in the terminal tables (units in UNITS, printed under the table)
-    "hle_male": "HLE male", "hle_female": "HLE female", "hle_male_true": "HLE male, true",
-    "hle_female_true": "HLE female, true", "le_male": "LE male", "le_female": "LE female",
-    "care_home_admissions_65plus_per_100k": "care-home adm.", "delayed_transfers_per_100k": "delayed transf.",
-    "still_at_home_91d_pct": "home 91d %", "care_quality_good_or_outstanding": "care quality",
-    "cumulative_savings_gbp_m": "savings GBP m", "workforce": "workforce",
-}
 UNITS = ("HLE, LE: years at birth (3-year periods; HLE as ONS would publish it from the survey, 'true' from "
          "everyone's health, no survey noise); care-home adm.: admissions 65+ per 100,000 aged 65+ "
          "(financial years); delayed transf.: delayed beds a day per 100,000 aged 18+; home 91d: % still at home "
@@ -226,7 +220,7 @@ def build_parser() -> Parser:
     w.add_argument("--host", default="localhost", metavar="HOST",
                    help="address to listen on (default localhost: only this computer)")
     w.set_defaults(func=cmd_app)
-    from calibration.cli import add_commands as add_calibration_commands
+    from cli.calibration import add_commands as add_calibration_commands
     add_calibration_commands(sub)
     add_sweep_commands(sub)
     return p
@@ -249,7 +243,7 @@ def safe_name(text: str) -> str:
 
 
 def destination(out: str | None, default: str, force: bool) -> Path:
-    from model import outputs
+    from runs import outputs
 
     try:
         if out is None:
@@ -325,33 +319,19 @@ def months_of(loaded: Any) -> int:
 # ---------------------------------------------------------------------------------------------
 def simulate(scenario: Any, seed: int, scale: float, base_dir: Path | None,
              report: Callable[[str, int, int], None] | None = None, threads: int = 1) -> dict[str, Any]:
-    """Build and run one model. Returns timeseries, outcomes and timings, or {"error": message} when the
-    model cannot be built from the scenario (e.g. a missing data file)."""
-    from model.model import DealModel
+    """One run (runs.single.run_one) as a plain dict for the worker pool: timeseries, outcomes and timings, or
+    {"error": message} when the scenario cannot be run at this scale."""
+    from runs.single import RunError, run_one
 
     if report:
         report("build", 0, 0)
-    t0 = time.perf_counter()
     try:
-        model = DealModel(scenario, seed=seed, scale=scale, base_dir=base_dir, threads=threads)
-    except (OSError, ValueError, KeyError) as exc:
-        if os.environ.get("DEALSIM_TRACEBACK"):
-            raise
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return {"error": f"scenario {scenario.name!r}: cannot build the model: {msg}"}
-    build_s = time.perf_counter() - t0
-    model.run(progress=(lambda done, total: report("month", done, total)) if report else None)
-    try:
-        outcomes = model.outcomes()
-    except ValueError as exc:  # e.g. too few residents at a small --scale for a life table
-        if os.environ.get("DEALSIM_TRACEBACK"):
-            raise
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return {"error": f"scenario {scenario.name!r}, seed {seed}, scale {scale:g}: cannot compute the "
-                         f"published measures: {msg} (a larger --scale may help)"}
-    return {"seed": seed, "timeseries": model.timeseries(), "outcomes": outcomes,
-            "missing": model.missing_outcomes(), "build_s": build_s, "run_s": model.elapsed,
-            "months": model.months_total}
+        r = run_one(scenario, seed, scale, base_dir=base_dir, threads=threads,
+                    progress=(lambda done, total: report("month", done, total)) if report else None)
+    except RunError as exc:
+        return {"error": str(exc)}
+    return {"seed": seed, "timeseries": r.timeseries, "outcomes": r.outcomes, "missing": r.missing,
+            "build_s": r.build_s, "run_s": r.run_s, "months": r.months}
 
 
 def warn_missing(missing: dict[str, dict[str, str]], what: str) -> None:
@@ -372,105 +352,50 @@ def with_nulls(outcomes: dict[str, dict[str, float]], missing: dict[str, dict[st
     return out
 
 
-_QUEUE: Any = None
-
-
-def _worker_init(queue: Any) -> None:
-    """Workers leave Ctrl-C to the main process, which stops them and cleans up."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    global _QUEUE
-    _QUEUE = queue
-
-
-def _worker_job(job: int, scenario: Any, seed: int, scale: float, base_dir: Path | None) -> dict[str, Any]:
-    last = [-1.0]
-
-    def report(what: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if what == "month" and done < total and now - last[0] < 0.2:
-            return
-        last[0] = now
-        _QUEUE.put((job, what, done, total))
-
-    out = simulate(scenario, seed, scale, base_dir, report)
-    out["job"] = job
-    return out
-
-
 def run_pool(jobs: list[tuple[Any, int]], scale: float, workers: int, quiet: bool,
-             labels: list[str], months: list[int]) -> list[dict[str, Any]]:
-    """Run (loaded scenario, seed) jobs in worker processes; results in job order."""
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from queue import Empty
+             labels: list[str], months: list[int], scheduler: str | None = None) -> list[dict[str, Any]]:
+    """Run (loaded scenario, seed) jobs on the executor (a local Dask cluster, or `scheduler`); results in job
+    order, with a progress bar for each run and one for all."""
+    from runs import executor
+    from runs.single import run_job
 
-    from model import outputs
+    with progress_bar(quiet) as prog:
+        overall = prog.add_task(f"{len(jobs)} runs: starting {min(workers, len(jobs))} workers", total=sum(months))
+        tasks: dict[int, Any] = {}
+        done_months = [0] * len(jobs)
+        finished = [0]
 
-    methods = mp.get_all_start_methods()
-    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["__main__", "model.model"])
-    results: list[dict[str, Any] | None] = [None] * len(jobs)
-    queue: Any = None
-    pool: Any = None
-    ok = False
-    try:
-        # Worker processes are started while Ctrl-C is held back, so an interrupt never falls between the
-        # start of a worker and its registration in the pool (such a worker could not be stopped).
-        with outputs.signals_deferred():
-            queue = ctx.Queue()
-            pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
-                                       initializer=_worker_init, initargs=(queue,))
-            pending = {pool.submit(_worker_job, i, loaded.scenario, seed, scale, loaded.path.parent): i
-                       for i, (loaded, seed) in enumerate(jobs)}
-        with progress_bar(quiet) as prog:
-            overall = prog.add_task(f"{len(jobs)} runs", total=sum(months))
-            tasks: dict[int, Any] = {}
-            done_months = [0] * len(jobs)
-            finished = 0
-            while pending:
-                check_signals()
-                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                while True:
-                    try:
-                        i, what, d, total = queue.get_nowait()
-                    except Empty:
-                        break
-                    if results[i] is not None:
-                        continue
-                    if i not in tasks:
-                        tasks[i] = prog.add_task(f"  {labels[i]}: building", total=None)
-                    if what == "month":
-                        prog.update(tasks[i], description=f"  {labels[i]}", total=total, completed=d)
-                        done_months[i] = d
-                for f in done:
-                    i = pending.pop(f)
-                    r = f.result()
-                    if "error" in r:
-                        raise UsageError(r["error"])
-                    results[i] = r
-                    done_months[i] = months[i]
-                    finished += 1
-                    if i in tasks:
-                        prog.update(tasks[i], visible=False)
-                prog.update(overall, completed=sum(done_months), description=f"{finished}/{len(jobs)} runs done")
-        ok = True
-    finally:
-        if pool is not None and ok:
-            pool.shutdown(wait=True)
-        elif pool is not None:
-            stop_pool(pool)
-        if queue is not None:
-            queue.close()
-            queue.cancel_join_thread()
-    return [r for r in results if r is not None]
+        def progress(i: int, d: int, total: int) -> None:
+            if i not in tasks:
+                tasks[i] = prog.add_task(f"  {labels[i]}", total=total)
+            prog.update(tasks[i], completed=d, total=total)
+            done_months[i] = d
+            prog.update(overall, completed=sum(done_months), description=f"{finished[0]}/{len(jobs)} runs done")
+
+        def done(i: int, r: dict[str, Any]) -> None:
+            if "error" in r:
+                raise UsageError(r["error"])
+            finished[0] += 1
+            done_months[i] = months[i]
+            if i in tasks:
+                prog.update(tasks[i], visible=False)
+            prog.update(overall, completed=sum(done_months), description=f"{finished[0]}/{len(jobs)} runs done")
+
+        try:
+            with executor.session(min(workers, len(jobs)), scheduler) as client:
+                return executor.map_jobs(client, run_job, [(lo.scenario, seed, scale, lo.path.parent) for lo, seed in jobs],
+                                         progress=progress, finished=done, tick=check_signals, key="dealsim-run")
+        except (OSError, TimeoutError) as exc:
+            if scheduler:
+                raise UsageError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+            raise
 
 
 # ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
-    from model import outputs, plots, provenance
+    from runs import outputs, plots, provenance
 
     loaded = load(args.scenario, args.set)
     name = loaded.scenario.name
@@ -517,7 +442,7 @@ def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
         t = table(f"{name}: seed {args.seed}, scale {args.scale:g}",
                   [("outcome", "left"), ("period", "left"), ("model", "right"), ("Wigan observed", "right")])
         for o, p in headline(lambda n: list(oc.get(n, {}))):
-            t.add_row(SHORT.get(o, o), p, fmt(oc[o][p]), fmt(plots.observed_value(observed, o, p)))
+            t.add_row((REGISTRY[o].short if o in REGISTRY else o), p, fmt(oc[o][p]), fmt(plots.observed_value(observed, o, p)))
         con.print(t)
         con.print(UNITS, style="dim", highlight=False)
         con.print(f"results: {_shown(dest)}  ({time.perf_counter() - t0:.1f} s)")
@@ -543,7 +468,7 @@ def _shown(p: Path) -> str:
 
 
 def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
-    from model import outputs, plots, provenance
+    from runs import outputs, plots, provenance
 
     la = load(args.scenario_a, args.set_a, "--set-a")
     lb = load(args.scenario_b, args.set_b, "--set-b")
@@ -560,7 +485,7 @@ def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
     label_a, label_b = (f"A: {na}{_overrides(la)}", f"B: {nb}{_overrides(lb)}")
     labels = [f"{label_a if arm == 'a' else label_b}, seed {seed}" for arm, seed in keys]
     results = run_pool(jobs, args.scale, workers, args.quiet, labels, [months_of(loaded) for loaded, _ in jobs])
-    by = {keys[r["job"]]: r for r in results}
+    by = {keys[i]: r for i, r in enumerate(results)}
     missing = {f"{arm}/seed {s}": by[arm, s]["missing"] for arm in ("a", "b") for s in seeds if by[arm, s]["missing"]}
     if missing:
         warn_missing({k: {"": next(iter(next(iter(v.values())).values()))} for k, v in missing.items()},
@@ -607,7 +532,7 @@ def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
                    ("A - B [5%, 95%]", "right"), ("observed", "right")])
         for o, p in headline(lambda n: list(diffs.get(n, {}))):
             d = diffs[o][p]
-            t.add_row(SHORT.get(o, o), p, fmt(d["a"]["median"]), fmt(d["b"]["median"]),
+            t.add_row((REGISTRY[o].short if o in REGISTRY else o), p, fmt(d["a"]["median"]), fmt(d["b"]["median"]),
                       f"{fmt(d['diff']['median'], True)} [{fmt(d['diff']['q05'], True)}, {fmt(d['diff']['q95'], True)}]",
                       fmt(plots.observed_value(observed, o, p)))
         con.print(t)
@@ -617,9 +542,9 @@ def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def cmd_assess(args: argparse.Namespace, argv: list[str]) -> int:
-    from model import assessment as A
-    from model import outputs, provenance
-    from model.council import load_council
+    from assess import assessment as A
+    from runs import outputs, provenance
+    from assess.council import load_council
 
     council = load_council(args.council)
     if args.check:
@@ -674,7 +599,7 @@ def cmd_assess(args: argparse.Namespace, argv: list[str]) -> int:
         for o, p in headline(lambda n: list(public["effects"].get(n, {})) if n in A.OUTCOMES else []):
             e = public["effects"][o][p]
             b, dd = public["arms"]["business_as_usual"][o][p], public["arms"]["deal"][o][p]
-            t.add_row(SHORT.get(o, o), p, fmt(b["q50"]), fmt(dd["q50"]),
+            t.add_row((REGISTRY[o].short if o in REGISTRY else o), p, fmt(b["q50"]), fmt(dd["q50"]),
                       f"{fmt(e['q50'], True)} [{fmt(e['q05'], True)}, {fmt(e['q95'], True)}]",
                       fmt(e["p_positive"]))
         net = public["effects"]["cumulative_net_savings_gbp_m"]
@@ -845,7 +770,8 @@ def _store_error(exc: Exception) -> UsageError:
 
 
 def cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
-    from model import outputs, provenance
+    from runs import outputs, provenance
+    from runs import executor
     from sweep import design, engines, storage
     from sweep.definition import load_sweep
     from sweep.runner import RunContext
@@ -929,7 +855,7 @@ def cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
                 else:
                     if args.scheduler:
                         try:
-                            client = engines.connect(args.scheduler)
+                            client = executor.connect(args.scheduler)
                         except (OSError, TimeoutError, ValueError) as exc:
                             raise UsageError(f"--scheduler {args.scheduler}: cannot connect ({exc})") from None
                     elif args.cluster:
@@ -942,7 +868,7 @@ def cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
                         workers = args.workers or os.cpu_count() or 1
                         prog.update(task, description=f"{defn.name}: starting {workers} local workers")
                         with outputs.signals_deferred():
-                            client, cluster = engines.local_cluster(workers)
+                            client, cluster = executor.local_cluster(workers)
                     engines.run_dask(client, ctx, todo, sink, tick=check_signals)
         except KeyboardInterrupt as exc:
             interrupted = exc
@@ -983,10 +909,10 @@ def cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _jobqueue(args: argparse.Namespace) -> Any:
-    from sweep import engines
+    from runs import executor
 
     try:
-        return engines.jobqueue_cluster(
+        return executor.jobqueue_cluster(
             args.cluster, queue=args.queue, account=args.account, cores=args.cores, memory=args.memory,
             walltime=args.walltime, jobs=args.jobs, job_extra=args.job_extra, prologue=args.prologue,
             interface=args.interface, log_directory=args.log_dir, root=ROOT)
@@ -1057,7 +983,7 @@ def cmd_sweep_results(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace, argv: list[str]) -> int:
-    from model import outputs, provenance
+    from runs import outputs, provenance
     from sweep import sensitivity, storage
 
     store = storage.SweepStore(args.dir)

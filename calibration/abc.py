@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pyabc
 
-from ._yaml import CalibrationError
+from model.yamlfile import InputError as CalibrationError
 from .config import Calibration
 from .posterior_io import DEFAULT_POSTERIOR, Posterior, load_posterior, posterior_draws, write_posterior
 from .simulation import run_model, seed_for
@@ -191,14 +191,13 @@ def _prior(cal: Calibration) -> pyabc.Distribution:
 
 
 def make_sampler(workers: int | None = None, scheduler: str | None = None) -> tuple[Any, Any]:
-    """(sampler, dask client or None): local processes by default, a Dask cluster given its address."""
+    """(sampler, dask client or None): pyabc's own local processes by default (its sampler owns the population
+    loop, so the executor's map cannot stand in for it), a Dask cluster given its address."""
     if scheduler:
+        from runs.executor import connect  # the project's one way to reach a Dask scheduler
+
         try:
-            from distributed import Client
-        except ImportError:  # pragma: no cover
-            raise CalibrationError("--scheduler needs the 'distributed' package (pip install distributed)") from None
-        try:
-            client = Client(scheduler, timeout="20s")
+            client = connect(scheduler, timeout=20.0)
         except (OSError, TimeoutError, ValueError) as exc:
             raise CalibrationError(f"cannot connect to the Dask scheduler at {scheduler!r} ({exc})") from None
         return pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=1), client
@@ -501,7 +500,7 @@ def _stop_sampler(sampler: Any, client: Any) -> None:
 
 
 def _now() -> str:
-    from model.provenance import iso, now_utc
+    from runs.provenance import iso, now_utc
 
     return iso(now_utc())
 
@@ -519,7 +518,7 @@ def provenance(cal: Calibration, history: Any, gens: list[dict], *, scale: float
                workers: int | None, scheduler: str | None, argv: Sequence[str] | None) -> dict:
     import shlex
 
-    from model.provenance import environment
+    from runs.provenance import environment
 
     fit = cal.stats("fit")
     env = environment(ROOT)

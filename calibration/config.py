@@ -35,7 +35,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ._yaml import CalibrationError, pydantic_error, read_yaml
+from model import yamlfile
+from model.yamlfile import InputError as CalibrationError
 from .targets import Stat, Targets, load_targets, needed_end
 
 __all__ = ["Calibration", "Prior", "load_calibration", "month_key"]
@@ -178,13 +179,14 @@ def load_calibration(path: str | os.PathLike[str]) -> Calibration:
     from model.scenario import ScenarioError, apply_overrides, load_scenario
 
     shown = os.fspath(path)
-    data, lines, raw = read_yaml(path)
+    data, prov, raw = yamlfile.read(path, what="calibration file", example="scenario: ../scenarios/wigan.yaml")
+    lines = {k: line for k, (_, line) in prov.items()}
     if not isinstance(data, dict):
         raise CalibrationError("expected a mapping with keys scenario, targets, simulation, abc, parameters", shown)
     try:
         f = _File.model_validate(data, strict=True)
     except ValidationError as exc:
-        raise pydantic_error(exc, shown, lines, _File) from None
+        raise yamlfile.from_validation(exc, prov, shown, _File) from None
     here = Path(os.path.expanduser(shown)).resolve().parent
     scen_path = _resolve(here, f.scenario)
     if not scen_path.is_file():

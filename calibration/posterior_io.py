@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._yaml import CalibrationError
+from model.yamlfile import InputError as CalibrationError
 
 __all__ = ["Posterior", "DEFAULT_POSTERIOR", "load_posterior", "posterior_draws", "write_posterior",
            "provenance_path"]
@@ -151,7 +151,7 @@ def posterior_draws(post: Posterior, n: int, rng: np.random.Generator | int | No
 def write_posterior(path: str | os.PathLike[str], keys: Sequence[str], values: np.ndarray, weights: np.ndarray,
                     provenance: Mapping[str, Any]) -> tuple[Path, Path]:
     """Write ``path`` (CSV) and its JSON provenance atomically (each via a temporary file and a rename)."""
-    from model.outputs import jsonable
+    from runs.outputs import jsonable
 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

@@ -30,18 +30,17 @@ def run_model(loaded: Any, overrides: Mapping[str, Any], seed: int, scale: float
 
     With ``timeseries`` the outcomes dict also holds ``"__timeseries__"``: the monthly table as lists.
     """
-    from model.model import DealModel
-    from model.scenario import ScenarioError, apply_overrides
+    from model.scenario import ScenarioError
+    from runs.single import run_one
 
     try:
-        lo = apply_overrides(loaded, dict(overrides), source="calibration")
-        m = DealModel(lo.scenario, seed=seed, scale=scale, base_dir=lo.path.parent).run()
-        out = m.outcomes()
+        r = run_one(loaded, seed, scale, overrides=overrides, source="calibration")
+        out = r.outcomes
     except ScenarioError as exc:
         return None, f"parameters refused: {exc}"
     except (ValueError, ZeroDivisionError, FloatingPointError) as exc:
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     if timeseries:
         out = dict(out)
-        out["__timeseries__"] = {k: np.asarray(v).tolist() for k, v in m.timeseries().items()}
+        out["__timeseries__"] = {k: np.asarray(v).tolist() for k, v in r.timeseries.items()}
     return out, None

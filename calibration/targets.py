@@ -37,7 +37,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ._yaml import CalibrationError, pydantic_error, read_yaml
+from model import yamlfile
+from model.yamlfile import InputError as CalibrationError
+from model.outcomes import PERIOD_KINDS, REGISTRY, period_end_month, period_ok
 
 __all__ = [
     "OUTCOMES", "ROLES", "Stat", "Target", "Targets", "CalibrationError",
@@ -46,42 +48,9 @@ __all__ = [
 
 ROLES = ("fit", "holdout")
 
-#: Model outcomes that can be targets (keys of ``DealModel.outcomes()``), with how their periods are labelled:
-#: "3yr" pooled calendar years ("2009-11"), "fy" financial years ("2014/15"), "year" calendar years ("2017").
-OUTCOMES: dict[str, str] = {
-    "hle_male": "3yr", "hle_female": "3yr", "le_male": "3yr", "le_female": "3yr",
-    "care_home_admissions_65plus_per_100k": "fy", "still_at_home_91d_pct": "fy", "delayed_transfers_per_100k": "fy",
-    "care_quality_good_or_outstanding": "year", "cumulative_savings_gbp_m": "year", "workforce": "year",
-}
-#: The month (1-12) of a calendar year in which the model records a yearly outcome (measures.py: care quality
-#: and workforce in July, savings in December), so a run must reach it for the year to exist.
-_YEAR_MONTH = {"care_quality_good_or_outstanding": 7, "workforce": 7, "cumulative_savings_gbp_m": 12}
-
-_KIND_TEXT = {"3yr": "a 3-year period such as '2009-11'", "fy": "a financial year such as '2014/15'",
-              "year": "a calendar year such as '2017'"}
-_RE = {"3yr": re.compile(r"^(\d{4})-(\d{2})$"), "fy": re.compile(r"^(\d{4})/(\d{2})$"), "year": re.compile(r"^(\d{4})$")}
-
-
-def _period_ok(kind: str, label: str) -> bool:
-    m = _RE[kind].match(label)
-    if not m:
-        return False
-    if kind == "3yr":
-        return int(m.group(2)) == (int(m.group(1)) + 2) % 100
-    if kind == "fy":
-        return int(m.group(2)) == (int(m.group(1)) + 1) % 100
-    return True
-
-
-def period_end_month(outcome: str, period: str) -> str:
-    """The last month ('YYYY-MM') a run must include for the model to report ``outcome`` for ``period``."""
-    kind = OUTCOMES[outcome]
-    y = int(period[:4])
-    if kind == "3yr":
-        return f"{y + 2}-12"
-    if kind == "fy":
-        return f"{y + 1}-03"
-    return f"{y}-{_YEAR_MONTH.get(outcome, 12):02d}"
+#: Model outcomes that can be targets: the registry's, except the survey's standard errors and the true-prevalence
+#: HLE (no published series measures them).
+OUTCOMES: dict[str, str] = {n: o.period for n, o in REGISTRY.items() if not n.endswith(("_se", "_true"))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,8 +118,8 @@ class Target(_Strict):
         kind = OUTCOMES[self.outcome]
         for role in ROLES:
             for p in (getattr(self, role) or {}):
-                if not _period_ok(kind, p):
-                    raise ValueError(f"{role}: period {p!r} is not {_KIND_TEXT[kind]}, as {self.outcome} is reported")
+                if not period_ok(kind, p):
+                    raise ValueError(f"{role}: period {p!r} is not {PERIOD_KINDS[kind]}, as {self.outcome} is reported")
         if not self.fit and not self.holdout:
             raise ValueError("give observed values for 'fit', 'holdout' or both")
         both = sorted(set(self.fit or {}) & set(self.holdout or {}))
@@ -260,13 +229,13 @@ def needed_end(stats: Sequence[Stat]) -> str:
 def load_targets(path: str | os.PathLike[str]) -> Targets:
     """Read and validate a targets file; raise CalibrationError (file, key, line, message) on any problem."""
     shown = os.fspath(path)
-    data, lines, raw = read_yaml(path)
+    data, prov, raw = yamlfile.read(path, what="targets file", example="targets:")
     if not isinstance(data, dict):
         raise CalibrationError("expected a mapping with the key 'targets' (a list of targets)", shown)
     try:
         parsed = _File.model_validate(data, strict=True)
     except ValidationError as exc:
-        err = pydantic_error(exc, shown, lines, _File)
+        err = yamlfile.from_validation(exc, prov, shown, _File)
         # Name the target as well as its index: 'targets[4] (care_quality).measure'.
         m = re.match(r"^targets\[(\d+)\](.*)$", err.key)
         raw_list = data.get("targets") if isinstance(data.get("targets"), list) else []

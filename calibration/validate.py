@@ -23,13 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from model.cli_args import stop_pool
 
-from ._yaml import CalibrationError
+from model.yamlfile import InputError as CalibrationError
 from .config import Calibration, load_calibration
 from .posterior_io import Posterior, posterior_draws
 from .simulation import run_model, seed_for
-from .targets import OUTCOMES, Stat, simulated
+from .targets import Stat, simulated
 
 __all__ = ["ValidationResult", "run_validation", "FAN_PANELS", "fan_figure", "calibration_of"]
 
@@ -68,46 +67,31 @@ def calibration_of(post: Posterior, calibration: str | os.PathLike[str] | None =
     return load_calibration(calibration)
 
 
-def _job(args: tuple) -> tuple[dict | None, str | None]:
-    loaded, overrides, seed, scale = args
+def _job(index: int, loaded: Any, overrides: dict, seed: int, scale: float) -> tuple[dict | None, str | None]:
     return run_model(loaded, overrides, seed, scale)
 
 
-def _pool_init() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the pool
-
-
-def _run_all(jobs: list[tuple], workers: int, progress: Callable[[int, int], None] | None) -> list[tuple]:
-    if workers <= 1 or len(jobs) <= 1:
+def _run_all(jobs: list[tuple], workers: int, progress: Callable[[int, int], None] | None,
+             scheduler: str | None = None) -> list[tuple]:
+    """The runs in this process (one worker, no scheduler), else on the executor (runs/executor.py)."""
+    if scheduler is None and (workers <= 1 or len(jobs) <= 1):
         out = []
         for i, j in enumerate(jobs):
-            out.append(_job(j))
+            out.append(_job(i, *j))
             if progress:
                 progress(i + 1, len(jobs))
         return out
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from runs import executor
 
-    methods = mp.get_all_start_methods()
-    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["model.model", "calibration.simulation"])
-    results: list[Any] = [None] * len(jobs)
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx, initializer=_pool_init) as ex:
-        try:
-            futures = {ex.submit(_job, j): i for i, j in enumerate(jobs)}
-            from concurrent.futures import as_completed
+    count = [0]
 
-            for n, f in enumerate(as_completed(futures), start=1):
-                results[futures[f]] = f.result()
-                if progress:
-                    progress(n, len(jobs))
-        except BaseException:
-            stop_pool(ex)
-            raise
-    return results
+    def finished(i: int, result: Any) -> None:
+        count[0] += 1
+        if progress:
+            progress(count[0], len(jobs))
+
+    with executor.session(min(workers, len(jobs)), scheduler) as client:
+        return executor.map_jobs(client, _job, jobs, finished=finished, key="dealsim-validation")
 
 
 #: Outcomes whose published sampling noise the model simulates itself, and the outcome holding that noise's SE.
@@ -138,7 +122,7 @@ def _quantiles(v: np.ndarray) -> dict[str, float | None]:
 
 def run_validation(cal: Calibration, post: Posterior, *, draws: int = 50, seeds: int = 2, scale: float | None = None,
                    seed: int = 0, workers: int = 1, end: str | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> ValidationResult:
+                   progress: Callable[[int, int], None] | None = None, scheduler: str | None = None) -> ValidationResult:
     """Posterior predictive runs and the statistics of every target (see the module docstring)."""
     missing = [k for k in post.keys if k not in cal.parameters]
     if missing:
@@ -155,7 +139,7 @@ def run_validation(cal: Calibration, post: Posterior, *, draws: int = 50, seeds:
             s = seed_for(params, salt=f"validate:{i}:{k}")
             jobs.append((cal.loaded, {**params, "time.end": end}, s, scale))
             meta.append({"draw": i, "seed_index": k, "seed": s, "params": params})
-    results = _run_all(jobs, workers, progress)
+    results = _run_all(jobs, workers, progress, scheduler)
 
     runs: list[dict] = []
     sim = np.full((len(stats), len(jobs)), np.nan)
@@ -196,13 +180,6 @@ def run_validation(cal: Calibration, post: Posterior, *, draws: int = 50, seeds:
 # ---------------------------------------------------------------------------------------------
 # Fan charts
 # ---------------------------------------------------------------------------------------------
-def _kind(outcome: str) -> str:
-    k = OUTCOMES.get(outcome, "year")
-    if outcome == "cumulative_savings_gbp_m":
-        return "year_end"
-    return k
-
-
 def fan_figure(result: ValidationResult, stats: Sequence[Stat], path: str | os.PathLike[str], title: str) -> None:
     """Six panels: the simulated series (median, 90% band over runs; lighter: 90% predictive band with the
     target's observation noise), observed fit points (filled) and holdout points (open, red)."""
@@ -211,7 +188,7 @@ def fan_figure(result: ValidationResult, stats: Sequence[Stat], path: str | os.P
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from model.plots import period_x
+    from runs.plots import outcome_x
 
     by_name = {r["name"]: r for r in result.stats}
     ok = [r["outcomes"] for r in result.runs if r["outcomes"] is not None]
@@ -219,14 +196,13 @@ def fan_figure(result: ValidationResult, stats: Sequence[Stat], path: str | os.P
     axes = fig.subplots(2, 3).ravel()
     rng = np.random.default_rng([int(result.settings.get("seed", 0)), 2])
     for ax, (outcome, name, unit) in zip(axes, FAN_PANELS):
-        kind = _kind(outcome)
         mine = [s for s in stats if s.outcome == outcome]
-        periods = sorted({p for o in ok for p in (o.get(outcome) or {})}, key=lambda p: period_x(p, kind) or 0)
+        periods = sorted({p for o in ok for p in (o.get(outcome) or {})}, key=lambda p: outcome_x(outcome, p) or 0)
         ax.set_title(name, fontsize=10)
         ax.set_ylabel(unit, fontsize=8)
         ax.tick_params(labelsize=8)
         if periods:
-            x = np.array([period_x(p, kind) for p in periods], dtype=float)
+            x = np.array([outcome_x(outcome, p) for p in periods], dtype=float)
             v = np.array([[(o.get(outcome) or {}).get(p, np.nan) for p in periods] for o in ok], dtype=float)
             v = np.where(np.isfinite(v), v, np.nan)
             value_sd = next((extra_noise_sd(s, result.runs) for s in mine if s.measure == "value"), None)
@@ -250,10 +226,10 @@ def fan_figure(result: ValidationResult, stats: Sequence[Stat], path: str | os.P
                      markeredgewidth=1.4)
             lab = ("observed (fit)" if fit else "observed (holdout)")
             if s.measure == "value":
-                xs = period_x(s.periods[0], kind)
+                xs = outcome_x(outcome, s.periods[0])
                 ax.plot([xs], [s.observed], **style, zorder=5, label=None if lab in shown else lab)
             else:
-                xs = [period_x(p, kind) for p in s.periods]
+                xs = [outcome_x(outcome, p) for p in s.periods]
                 xm = float(np.mean(xs))
                 ax.hlines(s.observed, min(xs) - 0.4, max(xs) + 0.4, colors=style["color"], linewidth=1.5,
                           linestyles="-" if fit else "--", zorder=5)

@@ -13,7 +13,8 @@ Order of one monthly step (docs/ODD.md, "Process overview and scheduling", is th
  10. care market  care-home placements from every route; providers' quality (care_market.py)
  11. demography   deaths, ageing, births, migration (demography.py)
  12. finance      spending by line, council tax, savings (finance.py)
- 13. measurement  the month's row; July: mid-year population and survey; 91-day reablement checks (measures.py)
+ 13. measurement  the month's row; July: mid-year population and survey (survey.py); 91-day reablement checks
+                  (hospital.py); the recorder of outcomes (measures.py)
 
 Couplings from one month to the next: trust (3) reads last month's share of other services cut (12) and last
 month's community investment per head (5); community groups (5) read last month's tally of their members and
@@ -45,21 +46,19 @@ from . import hospital as hs
 from . import passes as ps
 from . import relationship as rl
 from . import social as so
+from . import survey
 from .adoption import levers_at
 from .calendar import days_in_month, fy_start, label, month_of, year_of
-from .community import CommunityGroup, group_arrays
+from .community import community_month, found, group_arrays, groups_of
 from .context import context_at
 from .finance import Finance
 from .hospital import ReablementFollowUp
 from .measures import HLE, Recorder
 from .parameters import Scenario, month_index
 from .residents import CARE_HOME, COLUMNS, HOME_CARE, HOSPITAL, SETTINGS, ResidentView, build_population
-from .rng import Keys, poisson, smallest, uniforms
-from .staff import Staff, by_area, practice_arrays, turnover_rate
+from .rng import Keys, poisson, uniforms
+from .staff import Staff, by_area, caseload_pressure, practice_arrays, staff_of, workforce_month
 
-STAFF_HIRE, GROUP_LOCAL, GROUP_GRANT = 2, 3, 4  # kinds of arrival key (demography.arrival_key)
-SURVEY_MIN_AGE = 16.0  # the Annual Population Survey's frame: residents of private households aged 16+
-MAX_SURVEY_COPIES = 64
 MIN_RESIDENTS = 1000  # below this a 3-year life table often has no deaths in its oldest bands
 
 
@@ -67,14 +66,6 @@ def _gather(buffer: np.ndarray, per_block: np.ndarray) -> np.ndarray:
     """The indices each block wrote into its own stretch of `buffer`, in block order."""
     return np.concatenate([buffer[b * ps.BLOCK: b * ps.BLOCK + k] for b, k in enumerate(per_block.tolist())]
                           or [np.empty(0, np.int64)])
-
-
-def survey_copies(scale: float, residents: int, respondents: int) -> int:
-    """How many people each simulated resident stands for in the survey's frame: the survey samples people, not
-    agents, so at scale 0.1 a resident could be up to ten respondents. Only as many copies as keep the frame at
-    least ten times the sample are drawn (fixed from the initial population, so both arms use the same)."""
-    need = int(np.ceil(10.0 * respondents / max(residents, 1)))
-    return int(min(MAX_SURVEY_COPIES, max(1, round(1.0 / scale)), max(1, need)))
 
 
 class Tally:
@@ -143,11 +134,12 @@ class DealModel(mesa.Model):
         # Agents.
         self.permitted_autonomy = s.deal.permitted_autonomy
         self.n_staff0 = max(self.n_areas, int(round(s.staff.per_1000_residents * self.full_population / 1000 * scale)))
-        self.staff: list[Staff] = [Staff(self, i % self.n_areas, s.staff, i) for i in range(self.n_staff0)]
-        self.groups: list[CommunityGroup] = []
+        for i in range(self.n_staff0):
+            Staff(self, i % self.n_areas, s.staff, i)
+        self.n_group_ids = 0  # every group ever founded has a gid below this
         n_groups = max(self.n_areas, int(round(s.community.groups_per_1000 * self.full_population / 1000 * scale)))
         for i in range(n_groups):
-            self._new_group(i % self.n_areas, i)
+            found(self, i % self.n_areas, i)
         vols = np.flatnonzero(r.volunteer[:n])
         self._group_index()
         r.group[vols] = self.gindex.choose(r.area[vols].astype(np.int64), uniforms(k0("group"), ids[vols]))
@@ -161,6 +153,7 @@ class DealModel(mesa.Model):
         self.care_home_invest_gbp_m = 0.0
         self.deal_started: int | None = None
         self.tracked: dict[int, list[dict]] = {}
+        self._views: dict[int, ResidentView] = {}
         self.last_survey = np.empty(0, np.int64)
         self._shift = 0.0
         self.elapsed = 0.0
@@ -172,14 +165,8 @@ class DealModel(mesa.Model):
             self._month(record=False)
 
     # ------------------------------------------------------------------ helpers
-    def _new_group(self, area: int, key: int) -> CommunityGroup:
-        g = CommunityGroup(self, len(self.groups), area, self.m, key)
-        g.capacity = self.sc.community.capacity_base
-        self.groups.append(g)
-        return g
-
     def _group_index(self) -> None:
-        key, gid, area, spare, cap = group_arrays(self.groups)
+        key, gid, area, spare, cap = group_arrays(groups_of(self))
         self.gindex = so.GroupIndex(key, gid, area, spare, cap, self.n_areas)
 
     def _tally_k(self, shift: float) -> ps.TallyK:
@@ -188,7 +175,7 @@ class DealModel(mesa.Model):
                          hp.threshold_male, sp.isolation_threshold, 1.0 / tp.base, float(tp.volunteering_elasticity))
 
     def _tally_arrays(self, blocks: int) -> tuple[np.ndarray, ...]:
-        g = len(self.groups)
+        g = self.n_group_ids
         return (np.zeros((blocks, len(ps.AGG))), np.zeros((blocks, self.n_areas)), np.zeros((blocks, self.n_areas)),
                 np.zeros((blocks, g), np.int64), np.zeros((blocks, g), np.int64))
 
@@ -225,8 +212,14 @@ class DealModel(mesa.Model):
         return self
 
     def resident(self, index: int) -> ResidentView:
-        """A Mesa Agent view of one resident's columns (reads and writes the arrays)."""
-        return ResidentView(self, index)
+        """A Mesa Agent view of one resident's columns (reads and writes the arrays): one view per resident, made
+        on first asking, so asking again registers no new agent."""
+        if not 0 <= index < self.residents.n:
+            raise IndexError(f"resident {index} does not exist (0..{self.residents.n - 1})")
+        view = self._views.get(index)
+        if view is None:
+            view = self._views[index] = ResidentView(self, index)
+        return view
 
     # ------------------------------------------------------------------ the month
     def _keys(self, names: tuple[tuple[str, str], ...], m: int) -> np.ndarray:
@@ -250,9 +243,10 @@ class DealModel(mesa.Model):
         cut = self.finance.last.get("other_services_cut", 0.0)
         tk, trust_by_area = rl.constants(s.trust, lev.tax_freeze, self.invest_per_head, cut)
         # 4. staff
-        trained_now = self._staff_month(lev.practice)
+        trained_now = workforce_month(self, lev.practice)
         # 5. community groups (their members leave in pass A)
-        paid_k, gone = self._community_month(lev.fund_monthly_gbp_m)
+        paid_k, gone = community_month(self, lev.fund_monthly_gbp_m)
+        self._group_index()
         # 3, 5-11: resident by resident; last month's inpatients through 3-7 first (their need sets the offer)
         n = r.n
         c = ps.cols(r)
@@ -267,7 +261,8 @@ class DealModel(mesa.Model):
         home_first = s.deal.home_first * lev.integration
         hk = hs.constants(s.hospital, home_first, hs.offer_probability(s.hospital, offer, old_inpatients, old_needy),
                           self.quality)
-        staff_sb, staff_offset, staff_count = by_area(self.staff, A)
+        staff = staff_of(self)
+        staff_sb, staff_offset, staff_count = by_area(staff, A)
         counts = np.zeros((blocks, ps.N_COUNTS + 1), np.int64)
         deaths = np.zeros((blocks, 2, ps.N_BANDS), np.int64)
         demand = np.zeros((blocks, A), np.int64)
@@ -288,7 +283,7 @@ class DealModel(mesa.Model):
         u_delay = float(uniforms(self.keys.month("hospital", "delay", m), np.zeros(1, np.int64))[0])
         delayed_bed_days = float(poisson(u_delay, max(onward * mean_delay, 0.0)))
         demand_by_area = demand.sum(axis=0)
-        self._update_pressure(demand_by_area)
+        self.pressure = caseload_pressure(staff, s.staff, demand_by_area, A)
         # 10. care quality, from this month's care-home residents (before deaths)
         self.care_home_invest_gbp_m += lev.care_home_fund_gbp_m
         ch_places = max(float(cnt[ps.C_CARE_HOME]) * self.scale_inv, 1.0)
@@ -327,126 +322,6 @@ class DealModel(mesa.Model):
             self._record(m, fy, tkk, agg, cnt, delayed_bed_days, births, migrants, lev, fin)
         self.m += 1
 
-    def _staff_month(self, practice: np.ndarray) -> int:
-        """Practice choice for every practitioner, then turnover and the workforce path. Returns newly trained."""
-        p = self.sc.staff
-        m = self.m
-        sa, sb = practice_arrays(self.staff)
-        per_area = np.bincount(sa, minlength=self.n_areas)
-        share = np.bincount(sa, weights=sb, minlength=self.n_areas) / np.maximum(per_area, 1)
-        keys = np.fromiter((a.key for a in self.staff), np.int64, len(self.staff))
-        u = np.column_stack([uniforms(self.keys.month("staff", d, m), keys) for d in ("training", "practice", "turnover")])
-        was = sum(1 for x in self.staff if x.trained)
-        for i, agent in enumerate(self.staff):
-            a = agent.area
-            agent.step_practice(p, u[i], float(practice[a]), float(share[a]), float(self.pressure[a]))
-        trained = sum(1 for x in self.staff if x.trained) - was
-        stay = []
-        for i, agent in enumerate(self.staff):
-            if u[i, 2] < turnover_rate(p, agent.morale):
-                agent.remove()
-            else:
-                stay.append(agent)
-        target = int(round(self.n_staff0 * self.finance.workforce(m) / self.sc.finance.workforce_baseline))
-        if len(stay) > target:
-            cut = set(smallest(self.keys.month("staff", "cut", m), np.array([a.key for a in stay], np.int64),
-                               len(stay) - target).tolist())
-            for a in stay:
-                if a.key in cut:
-                    a.remove()
-            stay = [a for a in stay if a.key not in cut]
-        counts = np.bincount([a.area for a in stay], minlength=self.n_areas) if stay else np.zeros(self.n_areas, int)
-        hired = 0
-        while len(stay) < target:
-            area = int(np.argmin(counts))
-            counts[area] += 1
-            stay.append(Staff(self, area, p, dg.arrival_key(m, STAFF_HIRE, hired)))
-            hired += 1
-        self.staff = stay
-        return max(trained, 0)
-
-    def _community_month(self, fund_gbp_m: float) -> tuple[float, np.ndarray]:
-        """Counts, grants, closures, foundings. Returns grant money paid this month (GBP k, model scale) and
-        which group ids closed (their members leave in pass A)."""
-        p = self.sc.community
-        m = self.m
-        A = self.n_areas
-        ng = len(self.groups)
-        # Counts from the end of last month's tally: nothing since has changed membership or residence.
-        t = self.tally
-        mem, vol, pop_area, tf_sum = t.members, t.volunteers, t.pop_area, t.trust_factor_area
-        active = [g for g in self.groups if g.active]
-        u = uniforms(self.keys.month("community", "closure", m), np.array([g.key for g in active], np.int64))
-        gone = np.zeros(ng, np.bool_)
-        paid = 0.0
-        for i, g in enumerate(active):
-            g.members, g.volunteers = int(mem[g.gid]), int(vol[g.gid])
-            g.step_group(p, float(u[i]), m)
-            paid += g.paid_this_month_k
-            if not g.active:
-                gone[g.gid] = True
-        # Founding: local, faster where trust is higher; one uniform per area.
-        tf = tf_sum / np.maximum(pop_area, 1)
-        lam = p.founding_per_100k * pop_area / 1e5 * tf
-        uf = uniforms(self.keys.month("community", "founding", m), np.arange(A, dtype=np.int64))
-        for a in range(A):
-            for j in range(poisson(float(uf[a]), float(lam[a]))):
-                self._new_group(a, dg.arrival_key(m, GROUP_LOCAL, a * 4096 + j))
-        # Fund awards: a Poisson number of grants from this month's money; some found new groups, the rest go to
-        # unfunded groups in the order of their draws.
-        if fund_gbp_m > 0:
-            ug = float(uniforms(self.keys.month("community", "grants", m), np.zeros(1, np.int64))[0])
-            k_grants = poisson(ug, fund_gbp_m * 1000.0 * self.scale / p.mean_grant_gbp_k)
-            free = [g for g in self.groups if g.active and g.grant_start < 0]
-            order = np.argsort(uniforms(self.keys.month("community", "grant_pick", m),
-                                        np.array([g.key for g in free], np.int64)), kind="stable")
-            queue = [free[i] for i in order]
-            j_ids = np.arange(k_grants, dtype=np.int64)
-            new = uniforms(self.keys.month("community", "grant_new", m), j_ids) < p.new_group_share
-            where = uniforms(self.keys.month("community", "grant_area", m), j_ids)
-            for j in range(k_grants):
-                if new[j] or not queue:
-                    g = self._new_group(min(int(where[j] * A), A - 1), dg.arrival_key(m, GROUP_GRANT, j))
-                else:
-                    g = queue.pop(0)
-                g.award(p.mean_grant_gbp_k, m)
-        paid_by_area = np.zeros(A)
-        for g in self.groups:
-            if g.active and g.grant_start >= 0:
-                paid_by_area[g.area] += g.paid_this_month_k * 12.0
-        self.invest_per_head = paid_by_area * 1000.0 / np.maximum(pop_area, 1)
-        self._group_index()
-        return paid, gone
-
-    def _update_pressure(self, demand_by_area: np.ndarray) -> None:
-        p = self.sc.staff
-        sa, sb = practice_arrays(self.staff)
-        cap = np.bincount(sa, weights=np.where(sb, p.conversations_per_month / p.strengths_time_cost,
-                                               p.conversations_per_month), minlength=self.n_areas)
-        self.pressure = np.where(cap > 0, demand_by_area / np.maximum(cap, 1e-9), 2.0)
-
-    def _survey(self, m: int, tkk: ps.TallyK) -> None:
-        """July: exposure, the whole population's good health, and the survey of residents 16+ in private
-        households; respondents are the smallest survey keys of the year among the frame (rng.py), so both arms
-        interview the same people wherever those people are alive and in the frame in both."""
-        r = self.residents
-        n = r.n
-        blocks = ps.n_blocks(n)
-        exposure = np.zeros((blocks, 2, ps.N_BANDS))
-        good = np.zeros((blocks, 2, ps.N_BANDS))
-        frame = np.empty(n, np.bool_)
-        ps.mid_year(n, ps.cols(r), tkk, SURVEY_MIN_AGE, exposure, good, frame)
-        elig = np.flatnonzero(frame)
-        copies = survey_copies(self.scale, self.n0, self.sc.observation.survey_per_year)
-        ids = (r.key[elig][:, None] * copies + np.arange(copies)).ravel()
-        ns = self.sc.observation.survey_per_year
-        u = uniforms(self.keys.month("survey", "pick", year_of(m)), ids)
-        pos = np.argpartition(u, ns - 1)[:ns] if ns < u.size else np.arange(u.size)
-        pick = elig[np.sort(pos) // copies]
-        self.last_survey = pick
-        self.recorder.mid_year(m, exposure.sum(axis=0), good.sum(axis=0), r.age[pick], r.sex[pick],
-                               H.good_health(self.sc.health, r, tkk.shift, pick), self.scale_inv)
-
     def _record(self, m, fy, tkk, agg, cnt, delayed_bed_days, births, migrants, lev, fin) -> None:
         k = self.scale_inv
         pop, pop65, pop18 = agg["pop"], agg["pop65"], agg["pop18"]
@@ -458,7 +333,7 @@ class DealModel(mesa.Model):
         acc["days"][fy] += days_in_month(m)
         if month_of(m) == 7:
             y = year_of(m)
-            self._survey(m, tkk)
+            self.last_survey = survey.mid_year(self, m, tkk)
             acc["pop65"][fy] = pop65 * k
             acc["pop18"][fy] = pop18 * k
             rec.annual["care_quality"][y] = self.quality
@@ -469,8 +344,9 @@ class DealModel(mesa.Model):
             acc["reab_num"][fy_] = v
         for fy_, v in self.follow_up.den.items():
             acc["reab_den"][fy_] = v
-        sa, sb = practice_arrays(self.staff)
-        active = [g for g in self.groups if g.active]
+        staff = staff_of(self)
+        sa, sb = practice_arrays(staff)
+        active = groups_of(self)
         row = {
             "month": label(m),
             "population": pop * k, "population_65_plus": pop65 * k, "births": births * k,
@@ -481,11 +357,11 @@ class DealModel(mesa.Model):
             "volunteer_share_adults": agg["volunteer_adults"] / agg["adults"],
             "group_members": agg["members"] * k,
             "trust_mean": agg["trust"] / pop,
-            "staff_practitioners": len(self.staff) * k,
+            "staff_practitioners": len(staff) * k,
             "staff_strengths_based_share": float(sb.mean()) if sb.size else 0.0,
-            "staff_trained_share": float(np.mean([a.trained for a in self.staff])) if self.staff else 0.0,
-            "staff_morale": float(np.mean([a.morale for a in self.staff])) if self.staff else 0.0,
-            "staff_autonomy": float(np.mean([a.autonomy for a in self.staff])) if self.staff else 0.0,
+            "staff_trained_share": float(np.mean([a.trained for a in staff])) if staff else 0.0,
+            "staff_morale": float(np.mean([a.morale for a in staff])) if staff else 0.0,
+            "staff_autonomy": float(np.mean([a.autonomy for a in staff])) if staff else 0.0,
             "caseload_pressure": float(self.pressure.mean()),
             "community_groups": len(active) * k,
             "community_capacity": float(sum(g.capacity for g in active)) * k,

@@ -7,15 +7,24 @@ it), both only once trained. Caseload above capacity and drift push practitioner
 Each practitioner's draws (training, practice, turnover, and being chosen for a workforce cut) are keyed to
 their own key (rng.py): 0..S-1 for the first staff, a hire's arrival month and rank after, so one arm's
 extra leaver does not reshuffle the luck of everyone else. Practice reads this month's levers and last
-month's caseload pressure (computed at the front door).
+month's caseload pressure (computed at the front door, `caseload_pressure`).
+
+`workforce_month` is the whole month of the staff: practice choice, turnover, the council's workforce path
+(cuts by smallest keys, hires into the areas with fewest practitioners). The staff are the model's Mesa agents
+of type Staff (`model.agents_by_type`), in the order they were created.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import mesa
 import numpy as np
 
 from .parameters import StaffParams
+from .rng import smallest, uniforms
+
+STAFF_HIRE = 2  # kind of arrival key of a hire (demography.arrival_key)
 
 
 class Staff(mesa.Agent):
@@ -59,14 +68,14 @@ def turnover_rate(p: StaffParams, morale: float) -> float:
     return max(0.0, p.turnover_base * (1.0 - p.turnover_morale * (morale - p.baseline_morale) / p.turnover_morale_span))
 
 
-def practice_arrays(staff: list[Staff]) -> tuple[np.ndarray, np.ndarray]:
+def practice_arrays(staff: Sequence[Staff]) -> tuple[np.ndarray, np.ndarray]:
     """Areas and modes of the current staff, for vectorised assignment of conversations."""
     area = np.fromiter((s.area for s in staff), np.int64, len(staff))
     sb = np.fromiter((s.strengths_based for s in staff), np.bool_, len(staff))
     return area, sb
 
 
-def by_area(staff: list[Staff], n_areas: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def by_area(staff: Sequence[Staff], n_areas: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Practice of the staff ordered by area, then key, with each area's offset and count: the order in which a
     conversation's uniform picks a practitioner (frontdoor.practitioner)."""
     area, sb = practice_arrays(staff)
@@ -75,3 +84,58 @@ def by_area(staff: list[Staff], n_areas: int) -> tuple[np.ndarray, np.ndarray, n
     count = np.bincount(area, minlength=n_areas).astype(np.int64)
     offset = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
     return sb[order], offset, count
+
+
+def staff_of(model: mesa.Model) -> list[Staff]:
+    """The model's practitioners, in the order they were created."""
+    return list(model.agents_by_type[Staff]) if Staff in model.agent_types else []
+
+
+def workforce_month(model: mesa.Model, practice: np.ndarray) -> int:
+    """Practice choice for every practitioner (this month's practice lever by area, last month's pressure), then
+    turnover and the workforce path. Returns how many were newly trained."""
+    from .demography import arrival_key
+
+    p, m, n_areas = model.sc.staff, model.m, model.n_areas
+    staff = staff_of(model)
+    sa, sb = practice_arrays(staff)
+    per_area = np.bincount(sa, minlength=n_areas)
+    share = np.bincount(sa, weights=sb, minlength=n_areas) / np.maximum(per_area, 1)
+    keys = np.fromiter((a.key for a in staff), np.int64, len(staff))
+    u = np.column_stack([uniforms(model.keys.month("staff", d, m), keys) for d in ("training", "practice", "turnover")])
+    was = sum(1 for x in staff if x.trained)
+    for i, agent in enumerate(staff):
+        a = agent.area
+        agent.step_practice(p, u[i], float(practice[a]), float(share[a]), float(model.pressure[a]))
+    trained = sum(1 for x in staff if x.trained) - was
+    stay = []
+    for i, agent in enumerate(staff):
+        if u[i, 2] < turnover_rate(p, agent.morale):
+            agent.remove()
+        else:
+            stay.append(agent)
+    target = int(round(model.n_staff0 * model.finance.workforce(m) / model.sc.finance.workforce_baseline))
+    if len(stay) > target:
+        cut = set(smallest(model.keys.month("staff", "cut", m), np.array([a.key for a in stay], np.int64),
+                           len(stay) - target).tolist())
+        for a in stay:
+            if a.key in cut:
+                a.remove()
+        stay = [a for a in stay if a.key not in cut]
+    counts = np.bincount([a.area for a in stay], minlength=n_areas) if stay else np.zeros(n_areas, int)
+    hired = 0
+    while len(stay) < target:
+        area = int(np.argmin(counts))
+        counts[area] += 1
+        stay.append(Staff(model, area, p, arrival_key(m, STAFF_HIRE, hired)))
+        hired += 1
+    return max(trained, 0)
+
+
+def caseload_pressure(staff: Sequence[Staff], p: StaffParams, demand_by_area: np.ndarray, n_areas: int) -> np.ndarray:
+    """This month's conversations asked for over the practitioners' capacity, by area (2 where there is nobody):
+    strengths-based conversations take strengths_time_cost times as long."""
+    sa, sb = practice_arrays(staff)
+    cap = np.bincount(sa, weights=np.where(sb, p.conversations_per_month / p.strengths_time_cost,
+                                           p.conversations_per_month), minlength=n_areas)
+    return np.where(cap > 0, demand_by_area / np.maximum(cap, 1e-9), 2.0)

@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel
 
+from model.outcomes import PERIOD_KINDS, REGISTRY
 from model.parameters import Scenario, month_index
 from model.scenario import LoadedScenario, ScenarioError, apply_overrides, load_scenario
-from model.scenario import _Builder, _Loader, _yaml_error  # the scenario files' safe, line-keeping reader
+from model import yamlfile
 
 __all__ = ["SweepError", "Parameter", "Output", "SweepDefinition", "load_sweep", "OUTCOMES", "TIMESERIES",
            "METHODS"]
@@ -53,15 +53,8 @@ DESIGN_KEYS = {"grid": ("method",), "lhs": ("method", "samples", "seed"),
                "sobol": ("method", "samples", "seed", "second_order"),
                "morris": ("method", "samples", "seed", "levels")}
 
-# The outcomes of DealModel.outcomes() and the kind of period each is reported by (tests check these lists
-# against the model's own output, so they cannot drift unnoticed).
-OUTCOMES: dict[str, str] = {
-    **{n: "three_year" for n in ("hle_male", "hle_female", "le_male", "le_female", "hle_male_se", "hle_female_se",
-                                 "hle_male_true", "hle_female_true")},
-    **{n: "financial_year" for n in ("care_home_admissions_65plus_per_100k", "still_at_home_91d_pct",
-                                     "delayed_transfers_per_100k")},
-    **{n: "year" for n in ("care_quality_good_or_outstanding", "cumulative_savings_gbp_m", "workforce")},
-}
+# The outcomes of DealModel.outcomes() and the kind of period each is reported by (the outcome registry's).
+OUTCOMES: dict[str, str] = {n: o.period for n, o in REGISTRY.items()}
 # The numeric columns of DealModel.timeseries() (the month label is not an output).
 TIMESERIES: tuple[str, ...] = (
     "population", "population_65_plus", "births", "deaths", "net_migrants", "good_health_share", "mean_frailty",
@@ -77,12 +70,9 @@ TIMESERIES: tuple[str, ...] = (
     "budget_gbp_m", "spend_total_gbp_m", "overspend_gbp_m", "savings_gbp_m", "council_tax_gbp_m",
     "other_services_cut", "workforce", "hle_male", "hle_female", "hle_male_true", "hle_female_true",
 )
-PERIOD_FORMS = {"three_year": "YYYY-YY such as 2017-19", "financial_year": "YYYY/YY such as 2017/18",
-                "year": "YYYY such as 2019"}
 
 
-class SweepError(ScenarioError):
-    """A problem with a sweep file: one line, ``{file}:{line}: {key}: {message}``."""
+SweepError = ScenarioError  # the one error type of user files (model/yamlfile.py): one line naming file, key, line
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,38 +185,8 @@ class _Reader:
 
 
 def _read(path: Path, display: str) -> tuple[dict, dict, str]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SweepError("no such sweep file", display) from None
-    except IsADirectoryError:
-        raise SweepError("is a folder, not a sweep file", display) from None
-    except UnicodeDecodeError as exc:
-        raise SweepError(f"not readable as UTF-8 text ({exc.reason} at byte {exc.start})", display) from None
-    except OSError as exc:
-        raise SweepError(f"cannot read the sweep file ({exc.strerror or exc})", display) from None
-    loader = _Loader(text)
-    try:
-        try:
-            node = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            err = _yaml_error(exc, display, text)
-            raise SweepError(err.message.replace("a scenario file", "a sweep file"), display, "", err.line) from None
-        except yaml.YAMLError as exc:  # pragma: no cover
-            raise SweepError(f"invalid YAML: {exc}", display) from None
-        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
-            raise SweepError("the sweep file is empty (expected keys such as 'scenario:' and 'parameters:')", display, "", 1)
-        if not isinstance(node, yaml.MappingNode):
-            raise SweepError("the top level must be keys and values (like 'scenario: ../scenarios/wigan.yaml')",
-                             display, "", node.start_mark.line + 1)
-        builder = _Builder(display, loader)
-        try:
-            data = builder.build(node, "")
-        except ScenarioError as exc:
-            raise SweepError(exc.message, exc.file, exc.key, exc.line) from None
-        return data, builder.prov, text
-    finally:
-        loader.dispose()
+    data, prov, raw = yamlfile.read(path, display, what="sweep file", example="scenario: ../scenarios/wigan.yaml")
+    return data, prov, raw.decode("utf-8-sig")
 
 
 def _is_num(x: Any) -> bool:
@@ -495,7 +455,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
             if per not in periods[kind]:
                 have = periods[kind]
                 span = f"from {have[0]} to {have[-1]}" if have else "none in this scenario's time span"
-                raise SweepError(f"{nm} is reported by periods {PERIOD_FORMS[kind]}; {per!r} is not one of them "
+                raise SweepError(f"{nm} is reported by period, each {PERIOD_KINDS[kind]}; {per!r} is not one of them "
                                  f"({span})", display, okey, rd.line(okey))
         o = Output(nm, per)
         if o in outputs:

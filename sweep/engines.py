@@ -2,9 +2,9 @@
 
 * :func:`run_serial`: the runs one after the other in this process, no Dask at all (``--shard I/N``, for
   SLURM or PBS array jobs, and a fallback).
-* :func:`run_dask`: the runs as Dask tasks on any Dask cluster: a local one (:func:`local_cluster`, one
-  single-threaded worker process per core), an existing scheduler (:func:`connect`), or SLURM/PBS jobs
-  started through dask-jobqueue (:func:`jobqueue_cluster`). At most a window of tasks is queued at once,
+* :func:`run_dask`: the runs as Dask tasks on any Dask cluster the executor gives (runs/executor.py): a local
+  one (one single-threaded worker process per core), an existing scheduler, or SLURM/PBS jobs started through
+  dask-jobqueue. At most a window of tasks is queued at once,
   so a sweep of a million runs does not flood the scheduler; a worker that dies has its task run again
   elsewhere (Dask's own rescheduling), and a task that kills every worker it is tried on is recorded as
   failed.
@@ -16,22 +16,15 @@ reports progress.
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 import time
-import warnings
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 from .design import Run
 from .runner import RunContext, Runner, execute, failed_record
 from .storage import SweepStore
 
-__all__ = ["Sink", "run_serial", "run_dask", "local_cluster", "connect", "jobqueue_cluster", "JOBQUEUE_KINDS"]
-
-JOBQUEUE_KINDS = ("slurm", "pbs")
+__all__ = ["Sink", "run_serial", "run_dask"]
 
 
 class Sink:
@@ -139,59 +132,3 @@ def run_dask(client: Any, ctx: RunContext, runs: Iterable[Run], sink: Sink, runn
         for f in list(live):
             f.cancel()
         sink.flush()
-
-
-# ---------------------------------------------------------------------------------------------
-# Dask clusters
-# ---------------------------------------------------------------------------------------------
-def _quiet_dask() -> None:
-    import dask
-
-    dask.config.set({"distributed.admin.tick.limit": "30s", "distributed.scheduler.allowed-failures": 3})
-    for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler",
-                 "distributed.core", "distributed.batched"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def local_cluster(workers: int) -> tuple[Any, Any]:
-    """A local Dask cluster of ``workers`` single-threaded worker processes, and its client."""
-    _quiet_dask()
-    from distributed import Client, LocalCluster
-
-    with warnings.catch_warnings():  # "Port 8787 is already in use": another Dask cluster runs; any port will do
-        warnings.simplefilter("ignore", UserWarning)
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.CRITICAL)  # run errors are recorded per run
-    return Client(cluster), cluster
-
-
-def connect(address: str, timeout: float = 30.0) -> Any:
-    """A client of an existing Dask scheduler (``tcp://host:8786`` or a scheduler file)."""
-    _quiet_dask()
-    from distributed import Client
-
-    if os.path.isfile(address):
-        return Client(scheduler_file=address, timeout=timeout)
-    return Client(address, timeout=timeout)
-
-
-def jobqueue_cluster(kind: str, *, queue: str | None, account: str | None, cores: int, memory: str,
-                     walltime: str, jobs: int, job_extra: list[str], prologue: list[str],
-                     interface: str | None, log_directory: str | None, root: Path) -> Any:
-    """A dask-jobqueue cluster (not yet scaled): one single-threaded worker per core of each job."""
-    _quiet_dask()
-    import dask_jobqueue
-
-    cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[kind]
-    kw: dict[str, Any] = dict(
-        queue=queue, account=account, cores=cores, processes=cores, memory=memory, walltime=walltime,
-        job_extra_directives=list(job_extra), python=sys.executable,
-        job_script_prologue=[f"export PYTHONPATH={root}${{PYTHONPATH:+:$PYTHONPATH}}",
-                             "export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1",
-                             *prologue])
-    if interface:
-        kw["interface"] = interface
-    if log_directory:
-        kw["log_directory"] = log_directory
-    cluster = cls(**{k: v for k, v in kw.items() if v is not None})
-    return cluster

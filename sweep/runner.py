@@ -62,14 +62,10 @@ def extract(outcomes: Mapping[str, Mapping[str, float]] | None, timeseries: Mapp
 
 def simulate_run(ctx: RunContext, run: Run) -> dict[str, float | None]:
     """Run the model once for this run; return its outputs."""
-    from model.model import DealModel
-    from model.scenario import apply_overrides
+    from runs.single import run_one
 
-    loaded = apply_overrides(ctx.base, run.overrides, source="sweep") if run.params else ctx.base
-    model = DealModel(loaded.scenario, seed=run.seed, scale=ctx.scale, base_dir=ctx.base.path.parent).run()
-    need_outcomes = any(not o.is_final for o in ctx.outputs)
-    need_ts = any(o.is_final for o in ctx.outputs)
-    return extract(model.outcomes() if need_outcomes else None, model.timeseries() if need_ts else None, ctx.outputs)
+    res = run_one(ctx.base, run.seed, ctx.scale, overrides=run.overrides if run.params else None, source="sweep")
+    return extract(res.outcomes, res.timeseries, ctx.outputs)
 
 
 def execute(ctx: RunContext, run: Run, runner: Runner | None = None) -> dict[str, Any]:

@@ -71,7 +71,7 @@ def _write_atomic(path: Path, write: Any, exclusive: bool = False) -> bool:
 
 
 def _json_text(obj: Any) -> str:
-    from model.outputs import jsonable
+    from runs.outputs import jsonable
 
     return json.dumps(jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 

@@ -37,7 +37,7 @@ def _g(x: float) -> str:
 
 def summarise(store: SweepStore) -> dict[str, Any]:
     """Counts, failures and quantiles by parameter level for the sweep in ``store``."""
-    from model.outputs import quantiles
+    from runs.outputs import quantiles
 
     m = store.manifest()
     d = m["definition"]

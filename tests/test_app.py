@@ -10,7 +10,7 @@ import ipyvuetify as v
 import pytest
 import solara
 
-from model.council import load_council
+from assess.council import load_council
 from model.scenario import ScenarioError
 from webapp import assess as AS
 from webapp.charts import CHARTS, chart_data

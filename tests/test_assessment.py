@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import yaml
 
-from model import assessment as A
-from model.council import council_from_context, load_council
+from assess import assessment as A
+from assess.council import council_from_context, load_council
 from model.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from calibration import load_posterior, posterior_draws
-from calibration._yaml import CalibrationError
+from model.yamlfile import InputError as CalibrationError
 from calibration.config import load_calibration
 from calibration.simulation import seed_for
 from calibration.targets import distance, load_targets, observed, sds, simulated
@@ -76,7 +76,7 @@ def tiny_calibration(folder: Path, generations: int) -> Path:
 
 
 def cli(*args: object, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "calibration.cli", *map(str, args)], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli.calibration", *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -160,7 +160,7 @@ def test_a_wrong_key_or_value_is_refused_naming_file_key_and_line(tmp_path, chan
     ("holdout: {2011-13: 60.9}", "holdout: {2010-12: 60.9}", "in both 'fit' and 'holdout'"),
     ("  - name: savings", "  - name: hle_male", "two targets are named 'hle_male'"),
     ("targets:", "targets:\n  extra: 1\ntargetz:", "unknown key"),
-    ("unit: years", "unit: !!python/object/apply:os.system [echo]", "unsupported YAML tag"),
+    ("unit: years", "unit: !!python/object/apply:os.system [echo]", "unsafe or unknown YAML tag"),
 ])
 def test_bad_targets_are_refused(tmp_path, old, new, words):
     f = tmp_path / "bad.yaml"
@@ -342,7 +342,7 @@ def test_validation_does_not_depend_on_workers_and_writes_its_files(tiny, tmp_pa
 
 def test_bad_command_line_input_exits_2(tmp_path):
     p = cli("calibrate", tmp_path / "missing.yaml")
-    assert p.returncode == 2 and p.stderr.startswith("error: ") and "not found" in p.stderr
+    assert p.returncode == 2 and p.stderr.startswith("error: ") and "no such calibration file" in p.stderr
     p = cli("calibrate", WIGAN_CAL, "--scale", "2")
     assert p.returncode == 2 and "--scale" in p.stderr
     p = cli("validate", "--posterior", tmp_path / "none.csv")

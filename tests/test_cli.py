@@ -318,7 +318,7 @@ def test_bad_input_one_line_exit_2_no_output(case, tmp_path):
 # interrupts and the atomic folder
 # ---------------------------------------------------------------------------------------------
 def test_atomic_folder_removes_everything_on_interrupt(tmp_path):
-    from model.outputs import atomic_folder
+    from runs.outputs import atomic_folder
 
     with pytest.raises(KeyboardInterrupt):
         with atomic_folder(tmp_path / "res") as tmp:

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 import pytest
 
-from model import outputs
+from runs import outputs
 from model.calendar import month_of
 from model.model import DealModel
 from model.parameters import month_index

@@ -320,5 +320,9 @@ def test_resident_history_and_agent_view():
     assert view.age == m.residents.age[old] and view.setting == m.residents.setting[old]
     view.trust = 0.25  # the view writes the column: it holds no state of its own
     assert m.residents.trust[old] == np.float32(0.25)
+    agents = len(m.agents)
+    assert all(m.resident(old) is view for _ in range(100)) and len(m.agents) == agents  # no agent per call
+    with pytest.raises(IndexError):
+        m.resident(m.residents.n)
     with pytest.raises(IndexError):
         m.track([10**9])

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from runs import executor
 from sweep import design, engines, storage
 from sweep.definition import OUTCOMES, TIMESERIES, SweepError, load_sweep
 from sweep.runner import RunContext, execute
@@ -333,7 +334,7 @@ def test_failing_run_is_retried_then_recorded_and_the_sweep_goes_on(tmp_path, en
     if engine == "serial":
         engines.run_serial(ctx, runs, sink, runner=runner)
     else:
-        client, cluster = engines.local_cluster(2)
+        client, cluster = executor.local_cluster(2)
         try:
             engines.run_dask(client, ctx, runs, sink, runner=runner)
         finally:

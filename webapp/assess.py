@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model import assessment as A
-from model.council import Council
+from assess import assessment as A
+from assess.council import Council
 
 # Responsive defaults: a dozen runs of a few thousand residents (about 5-10 s on one core), baseline matched at
 # 5% scale. The command line's defaults (40 draws x 2 seeds at 10%) take minutes: the app says so.

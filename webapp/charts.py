@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import solara  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from model.plots import _KIND, load_observed, period_x  # noqa: E402
+from runs.plots import load_observed, outcome_x  # noqa: E402
 
 
 COLORS = ("#1f77b4", "#d95f02", "#7570b3")
@@ -68,14 +68,14 @@ def _months(ts: dict[str, Any]) -> list[float]:
 
 def _outcome_series(model: Any, name: str, label: str) -> Series:
     vals = _results(model)[1].get(name, {})
-    pts = sorted((period_x(p, _KIND.get(name)), v) for p, v in vals.items())
+    pts = sorted((outcome_x(name, p), v) for p, v in vals.items())
     pts = [(x, v) for x, v in pts if x is not None and v is not None and np.isfinite(v)]
     return Series(label, [x for x, _ in pts], [float(v) for _, v in pts])
 
 
 def _observed_series(name: str, label: str = "Wigan (observed)") -> list[Series]:
     pts = observed().get(name, {}).get("wigan", [])
-    xy = [(period_x(p, _KIND.get(name)), v) for p, v in pts]
+    xy = [(outcome_x(name, p), v) for p, v in pts]
     xy = [(x, v) for x, v in xy if x is not None]
     return [Series(label, [x for x, _ in xy], [v for _, v in xy], "observed")] if xy else []
 

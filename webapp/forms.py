@@ -1,7 +1,7 @@
 """The council form: the template's fields with its explanations as help text, and validation.
 
 The form's values are written as a council file (``extends:`` the chosen comparator, one line per field) and
-read with :func:`model.council.load_council`, exactly as ``simulate.py assess`` reads a file, so a bad value
+read with :func:`assess.council.load_council`, exactly as ``simulate.py assess`` reads a file, so a bad value
 gets the command line's message; the message is shown next to the field whose key (or line) it names.
 An uploaded council file is read the same way, beside links to the real scenarios so its ``extends:`` works.
 """
@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from model.council import Council, load_council
+from assess.council import Council, load_council
 from model.scenario import ScenarioError
 
 from .state import COUNCILS, SCENARIOS

@@ -9,7 +9,7 @@ from typing import Any
 import solara
 from mesa.visualization import SolaraViz
 
-from model.council import load_council
+from assess.council import load_council
 from model.scenario import ScenarioError
 
 from . import assess as AS

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.council import load_council
+from assess.council import load_council
 from model.model import DealModel
 from model.parameters import month_index
 from model.scenario import LoadedScenario, ScenarioError, apply_overrides, load_scenario

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -45,16 +44,20 @@ MEASURES = {
 
 
 def run(job: tuple[dict, int, float]) -> dict[str, float]:
-    from model.model import DealModel
-    from model.scenario import apply_overrides, load_scenario
+    from model.scenario import load_scenario
+    from runs.single import run_one
     over, seed, scale = job
-    loaded = apply_overrides(load_scenario(ROOT / "scenarios" / "wigan.yaml"), {**over, "time.end": "2020-12"})
-    o = DealModel(loaded.scenario, seed=seed, scale=scale, base_dir=loaded.path.parent).run().outcomes()
+    o = run_one(load_scenario(ROOT / "scenarios" / "wigan.yaml"), seed, scale,
+                overrides={**over, "time.end": "2020-12"}).outcomes
     out = {}
     for name, (key, periods) in MEASURES.items():
         vals = [o.get(key, {}).get(p) for p in periods]
         out[name] = float(np.mean(vals)) if all(v is not None for v in vals) else float("nan")
     return out
+
+
+def _task(index: int, job: tuple):
+    return run(job)
 
 
 def main() -> int:
@@ -73,8 +76,10 @@ def main() -> int:
             for arm, over in ARMS.items():
                 jobs.append(({**params, **over}, seed, a.scale))
                 keys.append((i, k, arm))
-    with ProcessPoolExecutor(a.workers) as ex:
-        res = list(ex.map(run, jobs))
+    from runs import executor
+
+    with executor.session(a.workers) as client:  # the project's one executor (Dask)
+        res = executor.map_jobs(client, _task, [(j,) for j in jobs])
     by = {key: r for key, r in zip(keys, res)}
     effects = {}
     for name in MEASURES:

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from calibration.posterior_io import load_posterior  # noqa: E402
-from model.model import DealModel  # noqa: E402
-from model.scenario import apply_overrides, load_scenario  # noqa: E402
+from model.scenario import load_scenario  # noqa: E402
+from runs.single import run_one  # noqa: E402
 
 TRUE = {  # inside the Wigan priors, away from their edges
     "health.threshold_male": 2.60,
@@ -47,8 +47,8 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     wig = yaml.safe_load((ROOT / "calibration" / "wigan.yaml").read_text())
     # 1. synthetic observations at the true values
-    loaded = apply_overrides(load_scenario(ROOT / "scenarios" / "wigan.yaml"), {**TRUE, "time.end": wig["simulation"]["end"]})
-    o = DealModel(loaded.scenario, seed=SEED, scale=a.scale, base_dir=loaded.path.parent).run().outcomes()
+    o = run_one(load_scenario(ROOT / "scenarios" / "wigan.yaml"), SEED, a.scale,
+                overrides={**TRUE, "time.end": wig["simulation"]["end"]}).outcomes
     tg = yaml.safe_load((ROOT / "calibration" / "targets" / "wigan.yaml").read_text())
     synth = []
     for t in tg["targets"]:
@@ -71,7 +71,7 @@ def main() -> int:
     (out / "calibration.yaml").write_text(yaml.safe_dump(cal, sort_keys=False))
     # 2. calibrate
     t0 = time.time()
-    r = subprocess.run([sys.executable, "-m", "calibration.cli", "calibrate", str(out / "calibration.yaml"),
+    r = subprocess.run([sys.executable, "-m", "cli.calibration", "calibrate", str(out / "calibration.yaml"),
                         "--out", str(out / "abc"), "--posterior", str(out / "posterior.csv"), "--fresh",
                         "--workers", str(a.workers)], cwd=ROOT)
     if r.returncode:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +25,16 @@ from calibration.targets import simulated  # noqa: E402
 
 
 def one(args: tuple[float, int]) -> dict[str, float]:
-    from model.model import DealModel
-    from model.scenario import apply_overrides, load_scenario
+    from model.scenario import load_scenario
+    from runs.single import run_one
     scale, seed = args
     cal = load_calibration(ROOT / "calibration" / "wigan.yaml")
-    loaded = apply_overrides(load_scenario(ROOT / "scenarios" / "wigan.yaml"), {"time.end": cal.end})
-    o = DealModel(loaded.scenario, seed=seed, scale=scale, base_dir=loaded.path.parent).run().outcomes()
+    o = run_one(load_scenario(ROOT / "scenarios" / "wigan.yaml"), seed, scale, overrides={"time.end": cal.end}).outcomes
     return simulated(o, cal.targets.stats("fit"))
+
+
+def _task(index: int, job: tuple):
+    return one(job)
 
 
 def main() -> int:
@@ -44,8 +46,10 @@ def main() -> int:
     cal = load_calibration(ROOT / "calibration" / "wigan.yaml")
     small = cal.scale
     jobs = [(small, s) for s in range(a.seeds_small)] + [(1.0, 1000 + s) for s in range(a.seeds_full)]
-    with ProcessPoolExecutor(a.workers) as ex:
-        res = list(ex.map(one, jobs))
+    from runs import executor
+
+    with executor.session(a.workers) as client:  # the project's one executor (Dask)
+        res = executor.map_jobs(client, _task, [(j,) for j in jobs])
     S, F = res[: a.seeds_small], res[a.seeds_small:]
     sd = {s.name: s.sd for s in cal.targets.stats("fit")}
     rows = []

@@ -1,9 +1,9 @@
 """The calibration commands of the command line: ``calibrate`` and ``validate``.
 
-simulate.py wires them in with ``calibration.cli.add_commands(subparsers)``; each parser's ``func`` is
+simulate.py wires them in with ``cli.calibration.add_commands(subparsers)``; each parser's ``func`` is
 ``cmd_calibrate`` / ``cmd_validate``, called as ``func(args)`` or ``func(args, argv)``, returning the exit status:
 0 done, 2 bad input (one line 'error: ...' on stderr), 130 interrupted (143 on SIGTERM). They also run on their
-own: ``python -m calibration.cli calibrate calibration/wigan.yaml``.
+own: ``python -m cli.calibration calibrate calibration/wigan.yaml``.
 
     python simulate.py calibrate calibration/wigan.yaml [--workers N] [--scheduler ADDRESS] [--scale F] [--out DIR]
     python simulate.py validate [--posterior FILE] [--draws N] [--seeds K] [--scale F] [--out DIR]
@@ -21,10 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from model.cli_args import int_arg, results_table, scale_arg
+from cli.args import int_arg, results_table, scale_arg
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # python -m calibration.cli from elsewhere
+if str(ROOT) not in sys.path:  # python -m cli.calibration from elsewhere
     sys.path.insert(0, str(ROOT))
 
 EXIT_USAGE = 2
@@ -113,6 +113,9 @@ def add_commands(subparsers: Any) -> None:
                    help="seed for drawing parameter sets and observation noise (default 0)")
     v.add_argument("--workers", type=_int("the number of workers", 1, 1024), default=None, metavar="N",
                    help="parallel worker processes (default: all cores); results are the same for any N")
+    v.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run on an existing Dask scheduler (tcp://HOST:8786 or a scheduler file) instead of local "
+                        "worker processes")
     v.add_argument("--out", metavar="DIR", default=None,
                    help="result folder to create (default results/validation_<name>_<timestamp>); refused if it "
                         "exists, unless --force")
@@ -163,8 +166,8 @@ def _interrupted(exc: BaseException) -> int:
 def cmd_calibrate(args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
     from model.scenario import ScenarioError
 
-    from ._yaml import CalibrationError
-    from .config import load_calibration
+    from model.yamlfile import InputError as CalibrationError
+    from calibration.config import load_calibration
 
     try:
         cal = load_calibration(args.calibration)
@@ -177,7 +180,7 @@ def cmd_calibrate(args: argparse.Namespace, argv: Sequence[str] | None = None) -
             changes["max_walltime_minutes"] = args.max_walltime_minutes
         if changes:
             cal = cal.replace(**changes)
-        from .abc import Interrupted, run_calibration  # pyabc is imported only now
+        from calibration.abc import Interrupted, run_calibration  # pyabc is imported only now
 
         try:
             res = run_calibration(cal, args.out, workers=args.workers, scheduler=args.scheduler, scale=args.scale,
@@ -225,13 +228,13 @@ def _rel(p: Path) -> str:
 # validate
 # ---------------------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
-    from model import outputs
-    from model import provenance as mprov
+    from runs import outputs
+    from runs import provenance as mprov
     from model.scenario import ScenarioError
 
-    from ._yaml import CalibrationError
-    from .posterior_io import load_posterior
-    from .validate import calibration_of, fan_figure, run_validation, table_rows
+    from model.yamlfile import InputError as CalibrationError
+    from calibration.posterior_io import load_posterior
+    from calibration.validate import calibration_of, fan_figure, run_validation, table_rows
 
     started, t0 = mprov.now_utc(), time.perf_counter()
     try:
@@ -264,7 +267,8 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str] | None = None) ->
                       console=console, disable=args.quiet or not console.is_terminal) as prog:
             task = prog.add_task("posterior predictive runs", total=args.draws * args.seeds)
             res = run_validation(cal, post, draws=args.draws, seeds=args.seeds, scale=args.scale, seed=args.seed,
-                                 workers=workers, progress=lambda d, n: prog.update(task, completed=d))
+                                 workers=workers, progress=lambda d, n: prog.update(task, completed=d),
+                                 scheduler=args.scheduler)
         if res.settings["failed_runs"] == res.settings["runs"]:
             first = next(r["error"] for r in res.runs if r["error"])
             raise CalibrationError(f"every run failed ({first}); a larger --scale may help")
@@ -319,7 +323,7 @@ class _Terminated(KeyboardInterrupt):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m calibration.cli calibrate|validate ...`` (the same commands as simulate.py's)."""
+    """``python -m cli.calibration calibrate|validate ...`` (the same commands as simulate.py's)."""
     import signal
 
     class Parser(argparse.ArgumentParser):
@@ -331,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise _Terminated()
 
     signal.signal(signal.SIGTERM, on_term)
-    p = Parser(prog="python -m calibration.cli", description="dealsim calibration commands")
+    p = Parser(prog="python -m cli.calibration", description="dealsim calibration commands")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
     add_commands(sub)
     argv = list(sys.argv[1:] if argv is None else argv)

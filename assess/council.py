@@ -26,8 +26,8 @@ and share aged 65+ (``residents.synthetic_age_table``).
 
 **Baseline health.** The model's healthy life expectancy (HLE) is set by the good-health thresholds
 ``health.threshold_male/female`` and its life expectancy (LE) by ``mortality.modal_age_male/female``. A
-council's baseline HLE (and LE, if given) is matched by the assessment (``model/assessment.py``,
-:func:`model.assessment.match_baseline`): additive offsets to those parameters found by a short secant search
+council's baseline HLE (and LE, if given) is matched by the assessment (``assess/assessment.py``,
+:func:`assess.assessment.match_baseline`): additive offsets to those parameters found by a short secant search
 on quick runs (baseline period only, large survey), applied on top of every posterior draw, so each draw keeps
 its own (Wigan-calibrated) spread around the council's level. Without a baseline LE the mortality parameters
 stay Wigan's (a stated default).
@@ -43,8 +43,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import scenario as S
-from .parameters import Scenario, month_index
+from model import scenario as S
+from model import yamlfile
+from model.parameters import Scenario, month_index
 
 __all__ = ["CouncilInputs", "Council", "load_council", "WIGAN_POPULATION", "PER_HEAD_KEYS", "CONTEXT_KEYS",
            "council_from_context"]
@@ -137,23 +138,7 @@ _BASE_NAMES = ("wigan.yaml", "wigan_no_deal.yaml")  # the Deal's base scenarios:
 
 
 def _input_error(exc: ValidationError, prov: S.Provenance, display: str) -> S.ScenarioError:
-    err = exc.errors(include_url=False)[0]
-    loc = (COUNCIL_KEY,) + tuple(err.get("loc", ()))
-    where = S._locate(loc, prov)
-    file, line = where if where is not None else (display, None)
-    t = err.get("type", "")
-    if t == "extra_forbidden":
-        name = str(loc[-1])
-        owner = CouncilInputs if len(loc) == 2 else BySex
-        allowed = list(owner.model_fields)
-        import difflib
-
-        guess = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-        hint = f"did you mean {guess[0]!r}? " if guess else ""
-        msg = f"unknown key {name!r} ({hint}allowed: {', '.join(allowed)})"
-    else:
-        msg = S._plain_message(err)
-    return S.ScenarioError(msg, file, S._loc_key(loc), line)
+    return yamlfile.from_validation(exc, prov, display, CouncilInputs, prefix=(COUNCIL_KEY,))
 
 
 def _population_of(data: dict, base_dir: Path) -> float | None:
@@ -163,7 +148,7 @@ def _population_of(data: dict, base_dir: Path) -> float | None:
         total = pop.get("total")
         return float(total) if isinstance(total, (int, float)) and not isinstance(total, bool) and total > 0 else None
     try:
-        from .residents import read_age_table
+        from model.residents import read_age_table
 
         t = read_age_table(str(table) if ("/" in str(table)) else str(table))
         return float(t.female.sum() + t.male.sum())
@@ -192,23 +177,21 @@ def load_council(path: str | os.PathLike[str]) -> Council:
     """Read and validate a council file; raise :class:`model.scenario.ScenarioError` (one line) on any problem."""
     display = os.fspath(path)
     p = Path(os.path.expanduser(display))
-    order: list[Path] = []
-    data, prov = S._load_tree(p, display, [], order)
+    data, prov, chain = S.read_tree(p, display)
     raw_inputs = data.pop(COUNCIL_KEY, None)
     council_prov = {k: v for k, v in prov.items() if k == COUNCIL_KEY or k.startswith(COUNCIL_KEY + ".")}
-    S._drop_prov(prov, COUNCIL_KEY)
+    S.drop_provenance(prov, COUNCIL_KEY)
     if raw_inputs is None:
         raw_inputs = {}
     if not isinstance(raw_inputs, dict):
         file, line = council_prov.get(COUNCIL_KEY, (display, None))
-        raise S.ScenarioError("expected a group of keys (a mapping) under this section, got " + S._show(raw_inputs),
+        raise S.ScenarioError("expected a group of keys (a mapping) under this section, got " + yamlfile.show(raw_inputs),
                               file, COUNCIL_KEY, line)
     try:
         inputs = CouncilInputs.model_validate(raw_inputs, strict=False)
     except ValidationError as exc:
         raise _input_error(exc, council_prov, display) from None
 
-    chain = list(reversed(order))
     base_real = {q.resolve() for q in chain if q.name in _BASE_NAMES and q.resolve() != p.resolve()}
 
     def own(file: str) -> bool:
@@ -234,11 +217,8 @@ def load_council(path: str | os.PathLike[str]) -> Council:
             scaled = wigan_value * pop_full / WIGAN_POPULATION
             _set(data, key, int(round(scaled)) if key == "finance.workforce_baseline" else round(float(scaled), 3))
             prov[key] = ("default: Wigan per resident", None)
-    scenario, errors = S._validate(data)
-    if errors:
-        raise S._to_error(errors, prov, display)
-    assert scenario is not None
-    loaded = S._finish(p.resolve(), scenario, chain, prov, {})
+    scenario = S.validated(data, prov, display)
+    loaded = S.loaded_from(p.resolve(), scenario, chain, prov, {})
     resolved = loaded.resolved
     if pop_full is None:  # only reachable with an unreadable table, which validation would have refused
         pop_full = float(WIGAN_POPULATION)

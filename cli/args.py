@@ -1,5 +1,5 @@
 """Command-line helpers shared by simulate.py and the calibration commands: argument types (one wording of
-each error), stopping a worker pool, summary tables."""
+each error) and summary tables."""
 
 from __future__ import annotations
 
@@ -32,18 +32,6 @@ def int_arg(what: str, lo: int, hi: int) -> Callable[[str], int]:
 
     parse.__name__ = what
     return parse
-
-
-def stop_pool(pool) -> None:
-    """Stop a ProcessPoolExecutor now (Ctrl-C, an error): cancel pending work and terminate running workers,
-    which `shutdown(cancel_futures=True)` alone leaves running."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    for p in procs:
-        p.join(timeout=5)
 
 
 def results_table(title: str, columns, first_min_width: int | None = None):

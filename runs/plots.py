@@ -25,14 +25,16 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-__all__ = ["Arm", "load_observed", "observed_value", "period_x", "monthly_figure", "outcomes_figure",
-           "OUTCOME_PANELS", "MONTHLY_PANELS", "OUTCOME_LABELS"]
+from model import yamlfile  # noqa: E402
+from model.outcomes import REGISTRY  # noqa: E402
 
-DATA = Path(__file__).resolve().parent / "data" / "wigan_england.yaml"
+__all__ = ["Arm", "load_observed", "observed_value", "period_x", "monthly_figure", "outcomes_figure",
+           "OUTCOME_PANELS", "MONTHLY_PANELS", "outcome_x"]
+
+DATA = Path(__file__).resolve().parents[1] / "model" / "data" / "wigan_england.yaml"
 COLORS = ("#1f77b4", "#d95f02", "#7570b3", "#1b9e77")
 WIGAN_OBS = dict(color="black", marker="o", linestyle="none", markersize=4.5, zorder=5)
 ENGLAND_OBS = dict(color="0.45", linestyle="--", linewidth=1.2, marker=".", markersize=4, zorder=4)
@@ -51,16 +53,8 @@ class Arm:
 # ---------------------------------------------------------------------------------------------
 # Time axis
 # ---------------------------------------------------------------------------------------------
-_KIND = {  # how each outcome labels its periods
-    "hle_male": "3yr", "hle_female": "3yr", "le_male": "3yr", "le_female": "3yr",
-    "hle_male_se": "3yr", "hle_female_se": "3yr", "hle_male_true": "3yr", "hle_female_true": "3yr",
-    "care_home_admissions_65plus_per_100k": "fy", "still_at_home_91d_pct": "fy", "delayed_transfers_per_100k": "fy",
-    "care_quality_good_or_outstanding": "year", "workforce": "year", "cumulative_savings_gbp_m": "year_end",
-}
-
-
 def period_x(label: Any, kind: str | None = None) -> float | None:
-    """A period label as a decimal year at its middle: '2009-11' (3-year, kind '3yr') -> 2010.5,
+    """A period label as a decimal year at its middle: '2009-11' (kind 'three_year') -> 2010.5,
     '2014/15' (financial year) -> 2014.75, '2017' -> 2017.5 ('year_end': 2018.0), '2015-05' -> 2015.375."""
     s = str(label).strip()
     m = re.fullmatch(r"(\d{4})/(\d{2})", s)
@@ -69,15 +63,23 @@ def period_x(label: Any, kind: str | None = None) -> float | None:
     m = re.fullmatch(r"(\d{4})-(\d{2})", s)
     if m:
         y, b = int(m.group(1)), int(m.group(2))
-        if kind == "3yr":
+        if kind == "three_year":
             return y + 1.5
-        if 1 <= b <= 12 and kind != "fy":
+        if 1 <= b <= 12 and kind != "financial_year":
             return y + (b - 0.5) / 12
         return y + 0.75  # '2016-17': a financial year
     m = re.fullmatch(r"c?(\d{4})", s)
     if m:
         return int(m.group(1)) + (1.0 if kind == "year_end" else 0.5)
     return None
+
+
+def outcome_x(name: str, label: Any) -> float | None:
+    """Where a period of a registered outcome sits on a time axis (a year recorded in December at its end)."""
+    o = REGISTRY.get(name)
+    if o is None:
+        return period_x(label)
+    return period_x(label, "year_end" if o.period == "year" and o.record_month == 12 else o.period)
 
 
 def _month_x(months: Sequence[str]) -> np.ndarray:
@@ -103,9 +105,8 @@ def load_observed(path: str | os.PathLike[str] | None = None) -> dict[str, dict[
     Reads the ORIGINAL HLE series. Anything missing or malformed in the data file is left out.
     """
     try:
-        with open(path or DATA, encoding="utf-8") as fh:
-            d = yaml.safe_load(fh) or {}
-    except (OSError, yaml.YAMLError):
+        d = yamlfile.read(path or DATA, what="observed data file")[0]
+    except yamlfile.InputError:
         return {}
     out: dict[str, dict[str, list[tuple[str, float]]]] = {}
 
@@ -177,20 +178,6 @@ def observed_value(observed: Mapping[str, Any], outcome: str, period: str, who: 
 # ---------------------------------------------------------------------------------------------
 # Panels
 # ---------------------------------------------------------------------------------------------
-OUTCOME_LABELS = {
-    "hle_male": ("Healthy life expectancy, males", "years"),
-    "hle_female": ("Healthy life expectancy, females", "years"),
-    "hle_male_true": ("Healthy life expectancy, males (true, no survey)", "years"),
-    "hle_female_true": ("Healthy life expectancy, females (true, no survey)", "years"),
-    "le_male": ("Life expectancy, males", "years"),
-    "le_female": ("Life expectancy, females", "years"),
-    "care_home_admissions_65plus_per_100k": ("Care-home admissions 65+ (ASCOF 2A)", "per 100,000 aged 65+"),
-    "delayed_transfers_per_100k": ("Delayed transfers of care", "beds/day per 100,000 aged 18+"),
-    "still_at_home_91d_pct": ("Still at home 91 days after reablement", "%"),
-    "care_quality_good_or_outstanding": ("Care quality good or outstanding", "share"),
-    "cumulative_savings_gbp_m": ("Savings since 2010", "GBP m a year"),
-    "workforce": ("Council workforce", "headcount"),
-}
 OUTCOME_PANELS = ["hle_male", "hle_female", "care_home_admissions_65plus_per_100k", "delayed_transfers_per_100k",
                   "still_at_home_91d_pct", "care_quality_good_or_outstanding", "cumulative_savings_gbp_m", "workforce"]
 
@@ -386,8 +373,8 @@ def outcomes_figure(arms: Sequence[Arm], path: str | os.PathLike[str], title: st
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax, name in zip(axes, names):
-        label, unit = OUTCOME_LABELS.get(name, (name, ""))
-        kind = _KIND.get(name)
+        o = REGISTRY.get(name)
+        label, unit = (o.title, o.unit) if o else (name, "")
         ax.set_title(label, fontsize=10)
         ax.set_ylabel(unit, fontsize=7.5)
         ax.tick_params(labelsize=8)
@@ -400,7 +387,7 @@ def outcomes_figure(arms: Sequence[Arm], path: str | os.PathLike[str], title: st
             for oc in arm.outcomes:
                 for p in oc.get(name, {}):
                     periods.setdefault(p, None)
-            pts = [(period_x(p, kind), p) for p in periods]
+            pts = [(outcome_x(name, p), p) for p in periods]
             pts = sorted((x, p) for x, p in pts if x is not None)
             if not pts:
                 continue
@@ -414,7 +401,7 @@ def outcomes_figure(arms: Sequence[Arm], path: str | os.PathLike[str], title: st
             drawn = True
         obs = (observed or {}).get(name, {})
         for who, style, lab in (("england", ENGLAND_OBS, "England (observed)"), ("wigan", WIGAN_OBS, "Wigan (observed)")):
-            pts = sorted((period_x(p, kind), v) for p, v in obs.get(who, []) if period_x(p, kind) is not None)
+            pts = sorted((outcome_x(name, p), v) for p, v in obs.get(who, []) if outcome_x(name, p) is not None)
             if pts:
                 if name == "care_quality_good_or_outstanding" and who == "england":
                     lab = "England, all adult social care"

@@ -1,6 +1,6 @@
 """\"Would the Deal work here?\": an assessment for one council (issue 4).
 
-For a council file (:mod:`model.council`) this runs business as usual (``deal.enabled: false``) and the Deal as the
+For a council file (:mod:`assess.council`) this runs business as usual (``deal.enabled: false``) and the Deal as the
 council plans it, over parameter sets drawn from the calibrated Wigan posterior x seeds, with common random numbers
 (the same seed for both arms of a draw), from the council's baseline (``time.start``) to ``time.end``; then it
 summarises both arms and their differences and writes ``assessment.json``, ``report.md`` and fan charts.
@@ -40,11 +40,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from .council import PER_HEAD_KEYS, Council, load_council
-from .parameters import Scenario, month_index
-from .scenario import ScenarioError, apply_overrides
+from assess.council import PER_HEAD_KEYS, Council, load_council
+from model.outcomes import REGISTRY
+from model.parameters import Scenario, month_index
+from model.scenario import ScenarioError, apply_overrides
 
 __all__ = ["Settings", "Plan", "prepare", "match_baseline", "transfer_draw", "run_serial", "summarise",
            "write_outputs", "OUTCOMES", "DEFAULTS", "assess"]
@@ -54,36 +54,18 @@ TARGETS = ROOT / "calibration" / "targets" / "wigan.yaml"
 
 DEFAULTS = {"draws": 40, "seeds": 2, "scale": 0.1}
 
-# Outcomes reported for both arms, with the direction that is a gain for residents (+1 higher is better).
-OUTCOMES = {
-    "hle_male": +1, "hle_female": +1, "hle_male_true": +1, "hle_female_true": +1, "le_male": +1, "le_female": +1,
-    "care_home_admissions_65plus_per_100k": -1, "delayed_transfers_per_100k": -1,
-    "still_at_home_91d_pct": +1, "care_quality_good_or_outstanding": +1, "cumulative_savings_gbp_m": +1,
-}
+# Outcomes reported for both arms (the registry's, but the survey's standard errors and the workforce), with the
+# direction that is a gain for residents (+1 higher is better); derived money lines have labels of their own.
+OUTCOMES = {n: o.better for n, o in REGISTRY.items() if o.better}
 LABELS = {
-    "hle_male": ("healthy life expectancy, men", "years"),
-    "hle_female": ("healthy life expectancy, women", "years"),
-    "hle_male_true": ("healthy life expectancy, men, in the whole population (no survey noise)", "years"),
-    "hle_female_true": ("healthy life expectancy, women, in the whole population (no survey noise)", "years"),
-    "le_male": ("life expectancy, men", "years"),
-    "le_female": ("life expectancy, women", "years"),
-    "care_home_admissions_65plus_per_100k": ("care-home admissions of people 65+", "per 100,000 aged 65+ a year"),
-    "delayed_transfers_per_100k": ("delayed transfers of care", "beds a day per 100,000 aged 18+"),
-    "still_at_home_91d_pct": ("still at home 91 days after reablement", "%"),
-    "care_quality_good_or_outstanding": ("care homes rated good or outstanding", "share"),
-    "cumulative_savings_gbp_m": ("council savings since 2010 (as councils report them)", "GBP m a year"),
+    **{n: (REGISTRY[n].label, REGISTRY[n].unit) for n in OUTCOMES},
     "cumulative_net_savings_gbp_m": ("cumulative net savings of the Deal, after its investment", "GBP m"),
     "cumulative_investment_gbp_m": ("cumulative upfront investment (fund, care-home fund, training)", "GBP m"),
     "cumulative_tax_forgone_gbp_m": ("cumulative council tax forgone by the freeze", "GBP m"),
     "cumulative_care_savings_gbp_m": ("cumulative savings on care (home care, care homes, reablement)", "GBP m"),
 }
-# Fallback observation noise if calibration/targets/wigan.yaml cannot be read (same values as that file).
-FALLBACK_SD = {"hle_male": 1.0, "hle_female": 1.0, "hle_male_true": 0.0, "hle_female_true": 0.0, "le_male": 0.4, "le_female": 0.4,
-               "care_home_admissions_65plus_per_100k": 60.0, "delayed_transfers_per_100k": 1.5,
-               "still_at_home_91d_pct": 3.0, "care_quality_good_or_outstanding": 0.08, "cumulative_savings_gbp_m": 10.0}
 NOISE_REPLICATES = 20
-BOUNDS = {"care_quality_good_or_outstanding": (0.0, 1.0), "still_at_home_91d_pct": (0.0, 100.0),
-          "care_home_admissions_65plus_per_100k": (0.0, math.inf), "delayed_transfers_per_100k": (0.0, math.inf)}
+BOUNDS = {n: (o.lower, o.upper) for n, o in REGISTRY.items() if n in OUTCOMES and o.unit != "years"}
 CARE_LINES = ("spend_home_care_gbp_m", "spend_care_homes_gbp_m", "spend_reablement_gbp_m")
 INVEST_LINES = ("spend_community_fund_gbp_m", "spend_care_home_fund_gbp_m", "spend_training_gbp_m")
 THRESHOLD = {"male": "health.threshold_male", "female": "health.threshold_female"}
@@ -162,7 +144,7 @@ def _load_posterior(s: Settings) -> tuple[Any, dict[str, Any]]:
         from calibration.posterior_io import DEFAULT_POSTERIOR, load_posterior
     except ImportError as exc:  # pragma: no cover - calibration is part of the package
         raise ScenarioError(f"cannot import the calibration package ({exc})", "--posterior") from None
-    from calibration._yaml import CalibrationError
+    from model.yamlfile import InputError as CalibrationError
 
     path = s.posterior
     if path is None:
@@ -213,13 +195,13 @@ _MATCH_CACHE: dict[tuple, dict[str, Any]] = {}
 
 def _baseline_runs(loaded: Any, params: Mapping[str, float], scale: float, seeds: Sequence[int],
                    end: str, base_dir: Path) -> dict[str, float]:
-    from .model import DealModel
+    from runs.single import run_one
 
     over = {**params, "deal.enabled": False, "time.end": end, "observation.survey_per_year": 20000}
     lo = apply_overrides(loaded, over, source="baseline match")
     acc: dict[str, list[float]] = {}
     for seed in seeds:
-        oc = DealModel(lo.scenario, seed=seed, scale=scale, base_dir=base_dir).run().outcomes()
+        oc = run_one(lo.scenario, seed, scale, base_dir=base_dir).outcomes
         for k in ("hle_male", "hle_female", "le_male", "le_female"):
             v = next(iter(oc.get(k, {}).values()), None)
             if v is not None:
@@ -433,18 +415,19 @@ def _sensitivity_jobs(plan: Plan, ref: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------------
 # Running
 # ---------------------------------------------------------------------------------------------
-def run_one(loaded: Any, seed: int, scale: float) -> dict[str, Any]:
-    from .model import DealModel
+def run_job(loaded: Any, seed: int, scale: float) -> dict[str, Any]:
+    """One run of an assessment's plan, as the summary reads it."""
+    from runs.single import run_one
 
-    m = DealModel(loaded.scenario, seed=seed, scale=scale, base_dir=loaded.path.parent).run()
-    return {"outcomes": m.outcomes(), "timeseries": m.timeseries(), "run_s": m.elapsed}
+    r = run_one(loaded, seed, scale)
+    return {"outcomes": r.outcomes, "timeseries": r.timeseries, "run_s": r.run_s}
 
 
 def run_serial(jobs: Sequence[tuple[Any, int]], scale: float,
                progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
     out = []
     for i, (lo, sd) in enumerate(jobs):
-        out.append(run_one(lo, sd, scale))
+        out.append(run_job(lo, sd, scale))
         if progress:
             progress(i + 1, len(jobs))
     return out
@@ -454,17 +437,16 @@ def run_serial(jobs: Sequence[tuple[Any, int]], scale: float,
 # Summaries
 # ---------------------------------------------------------------------------------------------
 def _observation_sd() -> dict[str, float]:
-    try:
-        d = yaml.safe_load(TARGETS.read_text(encoding="utf-8")) or {}
-        out = dict(FALLBACK_SD)
-        for t in d.get("targets", []):
-            if t.get("measure") == "value" and "sd" in t:
-                out[t["outcome"]] = float(t["sd"])
-        # ASCOF 2A(2): the targets give the SD of a multi-year mean (60); the SD of single years was 72.
-        out["care_home_admissions_65plus_per_100k"] = max(out["care_home_admissions_65plus_per_100k"], 72.0)
-        return out
-    except (OSError, yaml.YAMLError, TypeError, ValueError, AttributeError):
-        return dict(FALLBACK_SD)
+    """The published statistics' own noise, from the calibration's targets (the SD of a single published value);
+    true-prevalence HLE has no published series and no noise. ASCOF 2A(2): the targets give the SD of a
+    multi-year mean (60), so the SD of single years (72) is used instead."""
+    from calibration.targets import load_targets
+
+    out = {"hle_male_true": 0.0, "hle_female_true": 0.0, "care_home_admissions_65plus_per_100k": 72.0}
+    for t in load_targets(TARGETS).targets:
+        if t.measure == "value":
+            out[t.outcome] = float(t.sd)
+    return out
 
 
 def _q(values: np.ndarray) -> dict[str, float | None]:
@@ -717,7 +699,7 @@ def _fig_outcomes(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from .plots import period_x, _KIND
+    from runs.plots import outcome_x, period_x
 
     names = list(OUTCOMES)
     cols = 3
@@ -728,10 +710,10 @@ def _fig_outcomes(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     inputs = plan.council.inputs
     for ax, name in zip(axes, names):
-        kind = _KIND.get(name)
+        px = lambda p: outcome_x(name, p)  # noqa: E731
         for arm, color, lab in (("business_as_usual", "#7f7f7f", "business as usual"), ("deal", "#1f77b4", "the Deal")):
             qs = summary["arms"][arm].get(name, {})
-            pts = sorted((period_x(p, kind), q) for p, q in qs.items() if period_x(p, kind) is not None and q["q50"] is not None)
+            pts = sorted((px(p), q) for p, q in qs.items() if px(p) is not None and q["q50"] is not None)
             if not pts:
                 continue
             x = [a for a, _ in pts]
@@ -744,7 +726,7 @@ def _fig_outcomes(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
         if name.startswith("le_") and inputs.baseline_le is not None:
             obs = getattr(inputs.baseline_le, sex)
         if obs is not None:
-            ax.plot([period_x(plan.council.baseline_period, "3yr")], [obs], "o", color="black", ms=5,
+            ax.plot([period_x(plan.council.baseline_period, "three_year")], [obs], "o", color="black", ms=5,
                     label=f"{summary['council']} observed {plan.council.baseline_period}")
         launch = month_index(plan.deal.scenario.deal.launch)
         ax.axvline(launch / 12, color="0.6", ls=":", lw=1)
@@ -765,7 +747,7 @@ def _fig_effects(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from .plots import period_x, _KIND
+    from runs.plots import outcome_x, period_x
 
     names = ["hle_male", "hle_female", "hle_male_true", "hle_female_true", "le_male", "le_female",
              "care_home_admissions_65plus_per_100k",
@@ -778,9 +760,9 @@ def _fig_effects(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
                  "median and 5-95% interval)", fontsize=11)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, name in zip(axes, names):
-        kind = _KIND.get(name, "year_end")
+        px = (lambda p: outcome_x(name, p)) if name in REGISTRY else (lambda p: period_x(p, "year_end"))
         qs = summary["effects"].get(name, {})
-        pts = sorted((period_x(p, kind), q) for p, q in qs.items() if period_x(p, kind) is not None and q["q50"] is not None)
+        pts = sorted((px(p), q) for p, q in qs.items() if px(p) is not None and q["q50"] is not None)
         if pts:
             x = [a for a, _ in pts]
             ax.plot(x, [q["q50"] for _, q in pts], "-", color="#d95f02", lw=1.5)
@@ -964,8 +946,8 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
 
 
 def write_outputs(folder: Path, summary: Mapping[str, Any], plan: Plan) -> None:
-    from . import outputs
-    from .scenario import describe
+    from runs import outputs
+    from model.scenario import describe
 
     outputs.write_json(folder / "assessment.json", public(summary))
     outputs.write_json(folder / "assessment_details.json", details(summary))

@@ -1,0 +1,1 @@
+"""Council assessments: would the Deal work for this council, and at what cost?"""

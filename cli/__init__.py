@@ -1,0 +1,1 @@
+"""Helpers of the command line (simulate.py): argument types, tables, the calibration commands."""

@@ -1,0 +1,64 @@
+"""The architecture, checked: the layers (import-linter's contracts in setup.cfg) and no private names taken
+across packages."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("model", "runs", "sweep", "calibration", "assess", "cli", "webapp")
+
+
+def test_the_layer_contracts_hold():
+    exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
+    if exe is None:
+        pytest.fail("import-linter is not installed (it is a test dependency: pip install -e '.[test]')")
+    r = subprocess.run([exe, "--config", str(ROOT / "setup.cfg")], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "0 broken" in r.stdout
+
+
+def _sources():
+    for pkg in PACKAGES:
+        for f in sorted((ROOT / pkg).rglob("*.py")):
+            yield pkg, f
+    for f in ("simulate.py", "app.py"):
+        yield f[:-3], ROOT / f
+
+
+def _private_uses(pkg: str, tree: ast.AST) -> list[str]:
+    found = []
+    modules: dict[str, str] = {}  # local name -> top-level package of the module it names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            top = node.module.split(".")[0]
+            if top in PACKAGES and top != pkg:
+                for a in node.names:
+                    if a.name.startswith("_"):
+                        found.append(f"from {node.module} import {a.name}")
+                    modules[a.asname or a.name] = top
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                top = a.name.split(".")[0]
+                if top in PACKAGES and top != pkg:
+                    modules[a.asname or top] = top
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+                and node.attr.startswith("_") and not node.attr.startswith("__")):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_takes_a_private_name_from_another_package():
+    bad = {}
+    for pkg, f in _sources():
+        uses = _private_uses(pkg, ast.parse(f.read_text(), str(f)))
+        if uses:
+            bad[str(f.relative_to(ROOT))] = sorted(set(uses))
+    assert not bad, bad
