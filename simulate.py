@@ -154,6 +154,9 @@ def build_parser() -> Parser:
                    help="number of seeds per arm, seeds 0..K-1 (default 5 when --scale is below 1, 3 at full scale)")
     c.add_argument("--workers", type=workers_arg, default=None, metavar="N",
                    help="parallel worker processes (default min(2, CPUs)); results are the same for any N")
+    c.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run on an existing Dask scheduler (tcp://HOST:8786 or a scheduler file) instead of local "
+                        "worker processes; results are the same")
     c.add_argument("--set-a", type=set_arg, action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter of arm A, e.g. --set-a deal.fidelity=0.5 (repeatable)")
     c.add_argument("--set-b", type=set_arg, action="append", default=[], metavar="KEY=VALUE",
@@ -192,6 +195,9 @@ def build_parser() -> Parser:
                    help="skip the one-at-a-time runs on the council's own inputs (about a fifth of the time)")
     a.add_argument("--workers", type=workers_arg, default=None, metavar="N",
                    help="parallel worker processes (default min(2, CPUs)); results are the same for any N")
+    a.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run on an existing Dask scheduler (tcp://HOST:8786 or a scheduler file) instead of local "
+                        "worker processes; results are the same")
     common(a, compare=False)
     a.set_defaults(func=cmd_assess, scale=None)
     for act in a._actions:
@@ -484,7 +490,8 @@ def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
     keys = [(arm, seed) for seed in seeds for arm in ("a", "b")]
     label_a, label_b = (f"A: {na}{_overrides(la)}", f"B: {nb}{_overrides(lb)}")
     labels = [f"{label_a if arm == 'a' else label_b}, seed {seed}" for arm, seed in keys]
-    results = run_pool(jobs, args.scale, workers, args.quiet, labels, [months_of(loaded) for loaded, _ in jobs])
+    results = run_pool(jobs, args.scale, workers, args.quiet, labels, [months_of(loaded) for loaded, _ in jobs],
+                       args.scheduler)
     by = {keys[i]: r for i, r in enumerate(results)}
     missing = {f"{arm}/seed {s}": by[arm, s]["missing"] for arm in ("a", "b") for s in seeds if by[arm, s]["missing"]}
     if missing:
@@ -571,7 +578,7 @@ def cmd_assess(args: argparse.Namespace, argv: list[str]) -> int:
     labels = [f"{arm}, draw {i}, seed {j}" for arm, i, j in plan.keys] + \
              [f"sensitivity '{lab}', {arm}, seed {j}" for lab, arm, j in plan.sens_keys]
     months = [months_of(lo) for lo, _ in jobs]
-    results = run_pool(jobs, settings.scale, workers, args.quiet, labels, months)
+    results = run_pool(jobs, settings.scale, workers, args.quiet, labels, months, args.scheduler)
     check_signals()
     main_res, sens_res = results[:len(plan.jobs)], results[len(plan.jobs):]
     summary = A.summarise(plan, main_res, sens_res or None)
