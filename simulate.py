@@ -676,7 +676,7 @@ def cmd_app(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Sweeps and sensitivity analysis (issue 5; the work is done by the sweep/ package)
+# Sweeps and sensitivity analysis (the work is done by the sweep/ package)
 # ---------------------------------------------------------------------------------------------
 def shard_arg(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)

@@ -1,4 +1,4 @@
-"""\"Would the Deal work here?\": an assessment for one council (issue 4).
+"""\"Would the Deal work here?\": an assessment for one council.
 
 For a council file (:mod:`assess.council`) this runs business as usual (``deal.enabled: false``) and the Deal as the
 council plans it, over parameter sets drawn from the calibrated Wigan posterior x seeds, with common random numbers

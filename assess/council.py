@@ -1,4 +1,4 @@
-"""Council scenarios: another council's own context turned into a model scenario (issue 4).
+"""Council scenarios: another council's own context turned into a model scenario.
 
 A council file (``scenarios/councils/*.yaml``, documented in ``scenarios/councils/TEMPLATE.yaml``) is an ordinary
 scenario that ``extends`` the Wigan Deal scenario (the Deal's mechanisms and its adoption plan) and states the

@@ -39,7 +39,6 @@ class Staff(mesa.Agent):
         self.skill = 0.0
         self.autonomy = p.baseline_autonomy
         self.morale = p.baseline_morale
-        self.caseload = 0
         self.capacity = p.conversations_per_month
 
     def step_practice(self, p: StaffParams, u: np.ndarray, lever: float, peer_share: float, pressure: float) -> None:

@@ -1,4 +1,4 @@
-"""Parameter sweeps and sensitivity analysis for dealsim (issue 5), from a laptop to an HPC cluster.
+"""Parameter sweeps and sensitivity analysis for dealsim, from a laptop to an HPC cluster.
 
 One concern per module:
 

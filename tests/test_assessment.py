@@ -1,4 +1,4 @@
-"""Tests of council assessments (issue 4): council files, defaults, refusals, the assessment and its command.
+"""Tests of council assessments: council files, defaults, refusals, the assessment and its command.
 
 Everything runs at a small scale (0.02-0.05 of a borough) with few draws and seeds, so the whole file takes
 about a minute and a half on 2 cores. Statistical claims use fixed seeds and state their tolerance beside the
@@ -265,7 +265,9 @@ def test_assess_command_writes_the_folder(tmp_path, posterior):
     assert det["depends_on"]["local_inputs"] == {}  # --no-sensitivity
     report = (out / "report.md").read_text()
     assert "Would the Deal work in Stockport?" in report and "![Both arms](fan_outcomes.png)" in report
-    assert "payback" in p.stdout.lower() or "payback" in report
+    assert "## Cost and payback" in report and "The investment pays back" in report
+    pb = a["effects"]["payback_year"]
+    assert len(pb) == 1 and 0.0 <= next(iter(pb.values()))["p_positive"] <= 1.0
 
 
 @pytest.mark.parametrize("args, words", [

@@ -1,4 +1,4 @@
-"""Tests of the calibration (issue 3): targets and observation models, distance, settings, a tiny ABC-SMC run end to
+"""Tests of the calibration: targets and observation models, distance, settings, a tiny ABC-SMC run end to
 end through the command line, resuming it, the posterior files, and the posterior predictive validation.
 
 The tiny calibration frees 2 parameters, fits 3 statistics to 2012-12 at scale 0.02 with 8 particles, and runs in

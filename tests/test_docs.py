@@ -26,9 +26,13 @@ def test_every_parameter_is_documented_in_odd():
 
 
 def test_odd_step_order_matches_model_docstring():
+    """The 13 steps, by name and in order, are the same in model/model.py's docstring and ODD section 3."""
+    import re
+
     import model.model as mm
     odd = (ROOT / "docs" / "ODD.md").read_text()
-    steps = [line.split()[1] for line in mm.__doc__.splitlines() if line.strip()[:3].strip(" .").isdigit()]
-    assert len(steps) == 13
-    pos = [odd.find(s) for s in steps]
-    assert all(p >= 0 for p in pos), steps
+    steps = [m.group(2) for m in re.finditer(r"^\s*(\d+)\.\s+(\S+(?: \S+)?)\s{2,}", mm.__doc__, re.M)]
+    section = odd[odd.index("One monthly step"):]
+    odd_steps = [m.group(2) for m in re.finditer(r"^(\d+)\. \*\*([^*]+)\*\*", section, re.M)][:13]
+    assert len(steps) == 13, steps
+    assert odd_steps == steps

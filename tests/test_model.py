@@ -16,7 +16,7 @@ from model.community import CommunityGroup
 from model.finance import LINES, Finance
 from model.model import DealModel
 from model.parameters import DealParams, FinanceParams, HealthParams, Scenario, month_index
-from model.residents import build_population
+from model.residents import CARE_HOME, HOME_CARE, build_population
 from model.rng import DECISIONS, Keys, poisson, smallest, stream_key, uniforms
 from model.scenario import load_scenario
 
@@ -139,8 +139,12 @@ def test_people_are_conserved_except_through_births_deaths_and_migration(pair):
         flow = ts["births"] + ts["net_migrants"] - ts["deaths"]
         assert np.allclose(np.diff(pop), flow[1:], atol=1e-6)
         r = model.residents
-        settings = np.bincount(r.setting[: r.n][r.alive[: r.n]], minlength=4)
-        assert settings.sum() == r.alive[: r.n].sum()
+        alive = r.alive[: r.n]
+        settings = np.bincount(r.setting[: r.n][alive], minlength=4)
+        assert settings.size == 4  # every living resident is in one of the four settings
+        # the last month's row counts the same care-home and home-care residents as the columns do
+        assert ts["care_home_residents"][-1] == pytest.approx(settings[CARE_HOME] * model.scale_inv)
+        assert ts["home_care_clients"][-1] == pytest.approx(settings[HOME_CARE] * model.scale_inv)
 
 
 def test_shares_stay_in_unit_interval(pair):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 import time
@@ -110,6 +109,3 @@ def fmt(x: Any, nd: int = 1) -> str:
         return f"{x:,.0f}"
     return f"{x:.{nd}f}" if isinstance(x, float) else str(x)
 
-
-def as_json(result: Result) -> str:
-    return json.dumps(result.summary, indent=1)
