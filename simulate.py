@@ -376,11 +376,9 @@ def _store_error(exc: Exception) -> UsageError:
 
 
 def cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
-    from runs import outputs, provenance
-    from runs import executor
-    from sweep import design, engines, storage
+    from sweep import storage
     from sweep.definition import load_sweep
-    from sweep.runner import RunContext
+    from sweep.execute import Engine, run_sweep
 
     engine_opts = [o for o, v in (("--workers", args.workers), ("--scheduler", args.scheduler),
                                   ("--cluster", args.cluster), ("--shard", args.shard)) if v is not None]
@@ -389,141 +387,79 @@ def cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
     if args.print_job_script and not args.cluster:
         raise UsageError("--print-job-script needs --cluster slurm|pbs")
     defn = load_sweep(args.sweep_file)
-    started, t0 = provenance.now_utc(), time.perf_counter()
     if args.out is None:
         Path("results").mkdir(exist_ok=True)
     out = args.out or str(Path("results") / f"sweep_{safe_name(defn.name)}")
-
+    jq = dict(queue=args.queue, account=args.account, cores=args.cores, memory=args.memory, walltime=args.walltime,
+              jobs=args.jobs, job_extra=args.job_extra, prologue=args.prologue, interface=args.interface,
+              log_directory=args.log_dir)
     if args.print_job_script:
-        cluster = _jobqueue(args)
+        cluster = _jobqueue(args.cluster, jq)
         try:
             print(cluster.job_script())
         finally:
             cluster.close()
         return 0
-
-    pts = design.points(defn)
-    design.check_points(defn, pts)
-    fresh_runs = design.runs_from_points(pts, defn.replicates)
-    from importlib.metadata import version as _version
-
-    store = storage.SweepStore(out)
-    manifest = {
-        "definition_sha256": defn.sha256, "definition": defn.record(), "points": len(pts), "runs": len(fresh_runs),
-        "sweep_file": str(defn.path), "sweep_text": defn.text,
-        "base_scenario": provenance.scenario_record(defn.base),
-        "created": provenance.build(command="sweep", root=ROOT, argv=[sys.argv[0], *argv], started=started,
-                                    wall_time_s=0.0, salib=_version("SALib"), dask=_version("dask")),
-    }
-    try:
-        resumed = store.open(manifest, force=args.force)
-        stored_pts = store.read_design()
-        if stored_pts is None:
-            store.write_design(pts)
-            stored_pts = store.read_design()
-    except storage.StoreError as exc:
-        raise _store_error(exc) from None
-    runs = design.runs_from_points(stored_pts, defn.replicates)
-    mine = design.shard(runs, *args.shard) if args.shard else runs
-    done_ids = store.stored(include_failed=not args.retry_failed)
-    todo = [r for r in mine if r.run_id not in done_ids]
-    already = len(mine) - len(todo)
-    retries = args.retries if args.retries is not None else defn.retries
-    ctx = RunContext(defn.base, defn.scale, defn.outputs, retries)
+    kind = "shard" if args.shard else "scheduler" if args.scheduler else args.cluster or "local"
+    engine = Engine(kind, args.workers, args.scheduler, args.shard, args.jobs, jq)
     part = f" (shard {args.shard[0]}/{args.shard[1]})" if args.shard else ""
-
-    client = cluster = None
-    engine = "shard" if args.shard else "scheduler" if args.scheduler else args.cluster or "local"
-    workers = None
+    t0 = time.perf_counter()
     with progress_bar(args.quiet) as prog:
-        task = prog.add_task(f"{defn.name}{part}", total=len(mine), completed=already)
-        con = prog.console
-        last_line = [time.monotonic()]
+        task = prog.add_task(f"{defn.name}{part}", total=None)
+        con, last_line = prog.console, [time.monotonic()]
 
-        def report(sink: Any) -> None:
-            remaining = len(todo) - sink.ok - sink.failed
-            prog.update(task, completed=already + sink.ok + sink.failed,
-                        description=f"{defn.name}{part}: {already + sink.ok} done, {sink.failed} failed, {remaining} remaining")
+        def progress(rep: Any, remaining: int) -> None:
+            done = rep.already + rep.ok_now
+            prog.update(task, total=rep.mine, completed=done + rep.failed_now,
+                        description=f"{defn.name}{part}: {done} done, {rep.failed_now} failed, {remaining} remaining")
             now = time.monotonic()
             if not args.quiet and not con.is_terminal and (now - last_line[0] >= 30 or remaining == 0):
                 last_line[0] = now
-                rate = (sink.ok + sink.failed) / max(time.perf_counter() - t0, 1e-9)
+                rate = (rep.ok_now + rep.failed_now) / max(time.perf_counter() - t0, 1e-9)
                 eta = f", about {remaining / rate / 60:.1f} min left" if rate > 0 and remaining else ""
-                print(f"{defn.name}{part}: {already + sink.ok} done, {sink.failed} failed, {remaining} remaining{eta}",
+                print(f"{defn.name}{part}: {done} done, {rep.failed_now} failed, {remaining} remaining{eta}",
                       file=sys.stderr, flush=True)
 
-        sink = engines.Sink(store, batch=args.batch, report=report)
-        interrupted: BaseException | None = None
         try:
-            if todo:
-                if args.shard:
-                    engines.run_serial(ctx, todo, sink, tick=check_signals)
-                else:
-                    if args.scheduler:
-                        try:
-                            client = executor.connect(args.scheduler)
-                        except (OSError, TimeoutError, ValueError) as exc:
-                            raise UsageError(f"--scheduler {args.scheduler}: cannot connect ({exc})") from None
-                    elif args.cluster:
-                        from distributed import Client
-
-                        cluster = _jobqueue(args)
-                        cluster.scale(jobs=args.jobs)
-                        client = Client(cluster)
-                    else:
-                        workers = args.workers or os.cpu_count() or 1
-                        prog.update(task, description=f"{defn.name}: starting {workers} local workers")
-                        with outputs.signals_deferred():
-                            client, cluster = executor.local_cluster(workers)
-                    engines.run_dask(client, ctx, todo, sink, tick=check_signals)
-        except KeyboardInterrupt as exc:
-            interrupted = exc
-        finally:
-            with outputs.signals_deferred():
-                sink.flush()
-                for thing in (client, cluster):
-                    if thing is not None:
-                        try:
-                            thing.close()
-                        except Exception:  # noqa: BLE001 - closing after an interrupt is best effort
-                            pass
-
-    stored_ok = store.stored(include_failed=False)
-    stored_all = store.stored()
-    total = len(runs)
-    wall = time.perf_counter() - t0
-    store.log(provenance.build(
-        command="sweep", root=ROOT, argv=[sys.argv[0], *argv], started=started, wall_time_s=wall, engine=engine,
-        workers=workers, scheduler=args.scheduler, shard=list(args.shard) if args.shard else None, resumed=resumed,
-        interrupted=interrupted is not None, runs_this_time={"ok": sink.ok, "failed": sink.failed},
-        run_seconds=round(sink.run_seconds, 3),
-        sweep={"runs": total, "stored_ok": len(stored_ok), "stored_failed": len(stored_all - stored_ok)}))
-    if interrupted is not None:
-        what = "terminated" if isinstance(interrupted, Terminated) else "interrupted"
-        _error(f"{what}: {len(stored_all)} of {total} runs are stored in {_shown(store.root)}; run the same "
+            rep = run_sweep(defn, out, engine, root=ROOT, argv=[sys.argv[0], *argv], force=args.force,
+                            retry_failed=args.retry_failed, batch=args.batch, retries=args.retries, progress=progress,
+                            starting=lambda what: prog.update(task, description=f"{defn.name}: {what}"),
+                            tick=check_signals)
+        except storage.StoreError as exc:
+            raise _store_error(exc) from None
+        except (OSError, TimeoutError) as exc:
+            if args.scheduler:
+                raise UsageError(f"--scheduler {args.scheduler}: cannot connect ({exc})") from None
+            raise
+        except ValueError as exc:
+            if args.cluster:
+                raise UsageError(f"--cluster {args.cluster}: {exc}") from None
+            raise
+    stored = rep.stored_ok + rep.stored_failed
+    if rep.interrupted is not None:
+        what = "terminated" if isinstance(rep.interrupted, Terminated) else "interrupted"
+        _error(f"{what}: {stored} of {rep.total} runs are stored in {_shown(rep.store.root)}; run the same "
                "command again to finish the rest")
-        return EXIT_TERMINATED if isinstance(interrupted, Terminated) else EXIT_INTERRUPTED
+        return EXIT_TERMINATED if isinstance(rep.interrupted, Terminated) else EXIT_INTERRUPTED
     if not args.quiet:
-        left = total - len(stored_all)
+        left = rep.total - stored
         rest = f"; {left} runs are left to other shards" if args.shard and left else ""
-        where = f", {workers} worker{'s' if workers != 1 else ''}" if workers else ""
-        print(f"{defn.name}{part}: {sink.ok + sink.failed} runs now ({sink.ok} ok, {sink.failed} failed), "
-              f"{already} already stored; the sweep has {len(stored_ok)} of {total} runs done, "
-              f"{len(stored_all - stored_ok)} failed{rest}. results: {_shown(store.root)} ({wall:.1f} s{where})",
+        w = rep.workers
+        where = f", {w} worker{'s' if w != 1 else ''}" if w else ""
+        print(f"{defn.name}{part}: {rep.ok_now + rep.failed_now} runs now ({rep.ok_now} ok, {rep.failed_now} failed), "
+              f"{rep.already} already stored; the sweep has {rep.stored_ok} of {rep.total} runs done, "
+              f"{rep.stored_failed} failed{rest}. results: {_shown(rep.store.root)} ({rep.wall_s:.1f} s{where})",
               flush=True)
     return 0
 
 
-def _jobqueue(args: argparse.Namespace) -> Any:
-    from runs import executor
+def _jobqueue(kind: str, options: dict[str, Any]) -> Any:
+    from sweep.execute import jobqueue
 
     try:
-        return executor.jobqueue_cluster(
-            args.cluster, queue=args.queue, account=args.account, cores=args.cores, memory=args.memory,
-            walltime=args.walltime, jobs=args.jobs, job_extra=args.job_extra, prologue=args.prologue,
-            interface=args.interface, log_directory=args.log_dir, root=ROOT)
+        return jobqueue(kind, ROOT, **options)
     except (ValueError, OSError) as exc:
-        raise UsageError(f"--cluster {args.cluster}: {exc}") from None
+        raise UsageError(f"--cluster {kind}: {exc}") from None
 
 
 def _write_file(path: str, write: Callable[[str], Any]) -> Any:
