@@ -16,7 +16,6 @@ the provenance record by runs/provenance.py.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
@@ -26,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from cli.parser import UsageError, build_parser as _build_parser
-from cli.show import (UNITS, destination, fmt, headline, load, milestones, months_of, progress_bar, safe_name,  # noqa: F401
-                      stamp, stdout_console, table, warn_missing, with_nulls, _describe, _overrides, _shown)
-from model.outcomes import REGISTRY
+from cli.show import (destination, load, months_of, print_assessment, print_compare, print_run, progress_bar,
+                      print_sensitivity, print_sweep_summary, run_bars, safe_name, stamp, warn_missing, overrides_text,
+                      shown)
+from runs.batch import with_nulls  # noqa: F401  (tests and users reach it as simulate.with_nulls)
 
 ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
@@ -52,205 +52,65 @@ class Terminated(KeyboardInterrupt):
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
-def simulate(scenario: Any, seed: int, scale: float, base_dir: Path | None,
-             report: Callable[[str, int, int], None] | None = None, threads: int = 1) -> dict[str, Any]:
-    """One run (runs.single.run_one) as a plain dict for the worker pool: timeseries, outcomes and timings, or
-    {"error": message} when the scenario cannot be run at this scale."""
-    from runs.single import RunError, run_one
-
-    if report:
-        report("build", 0, 0)
-    try:
-        r = run_one(scenario, seed, scale, base_dir=base_dir, threads=threads,
-                    progress=(lambda done, total: report("month", done, total)) if report else None)
-    except RunError as exc:
-        return {"error": str(exc)}
-    return {"seed": seed, "timeseries": r.timeseries, "outcomes": r.outcomes, "missing": r.missing,
-            "build_s": r.build_s, "run_s": r.run_s, "months": r.months}
-
-
-def run_pool(jobs: list[tuple[Any, int]], scale: float, workers: int, quiet: bool,
-             labels: list[str], months: list[int], scheduler: str | None = None) -> list[dict[str, Any]]:
-    """Run (loaded scenario, seed) jobs on the executor (a local Dask cluster, or `scheduler`); results in job
-    order, with a progress bar for each run and one for all."""
-    from runs import executor
-    from runs.single import run_job
-
-    with progress_bar(quiet) as prog:
-        overall = prog.add_task(f"{len(jobs)} runs: starting {min(workers, len(jobs))} workers", total=sum(months))
-        tasks: dict[int, Any] = {}
-        done_months = [0] * len(jobs)
-        finished = [0]
-
-        def progress(i: int, d: int, total: int) -> None:
-            if i not in tasks:
-                tasks[i] = prog.add_task(f"  {labels[i]}", total=total)
-            prog.update(tasks[i], completed=d, total=total)
-            done_months[i] = d
-            prog.update(overall, completed=sum(done_months), description=f"{finished[0]}/{len(jobs)} runs done")
-
-        def done(i: int, r: dict[str, Any]) -> None:
-            if "error" in r:
-                raise UsageError(r["error"])
-            finished[0] += 1
-            done_months[i] = months[i]
-            if i in tasks:
-                prog.update(tasks[i], visible=False)
-            prog.update(overall, completed=sum(done_months), description=f"{finished[0]}/{len(jobs)} runs done")
-
-        try:
-            with executor.session(min(workers, len(jobs)), scheduler) as client:
-                return executor.map_jobs(client, run_job, [(lo.scenario, seed, scale, lo.path.parent) for lo, seed in jobs],
-                                         progress=progress, finished=done, tick=check_signals, key="dealsim-run")
-        except (OSError, TimeoutError) as exc:
-            if scheduler:
-                raise UsageError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
-            raise
-
-
 # ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace, argv: list[str]) -> int:
-    from runs import outputs, plots, provenance
+    from runs.batch import run_to_folder
 
     loaded = load(args.scenario, args.set)
-    name = loaded.scenario.name
+    name, t0 = loaded.scenario.name, time.perf_counter()
     dest = destination(args.out, f"{safe_name(name)}_seed{args.seed}_{stamp()}", args.force)
-    started, t0 = provenance.now_utc(), time.perf_counter()
-
     with progress_bar(args.quiet) as prog:
         task = prog.add_task(f"{name}: building population and burn-in", total=None)
 
-        def report(what: str, done: int, total: int) -> None:
+        def progress(done: int, total: int) -> None:
             check_signals()
-            if what == "month":
-                prog.update(task, description=f"{name} seed {args.seed}", total=total, completed=done)
+            prog.update(task, description=f"{name} seed {args.seed}", total=total, completed=done)
 
-        result = simulate(loaded.scenario, args.seed, args.scale, loaded.path.parent, report, args.threads)
-    check_signals()
-    if "error" in result:
-        raise UsageError(result["error"])
-    warn_missing(result["missing"], f"{name}, seed {args.seed}")
-    ts, oc = result["timeseries"], result["outcomes"]
-    observed = plots.load_observed()
-
-    with outputs.atomic_folder(dest, args.force, WRITTEN) as tmp:
-        outputs.write_csv(tmp / "timeseries.csv", ts)
-        outputs.write_parquet(tmp / "timeseries.parquet", ts)
-        outputs.write_json(tmp / "outcomes.json", with_nulls(oc, result["missing"]))
-        outputs.write_text(tmp / "scenario.yaml", _describe(loaded))
-        arm = plots.Arm(name, [ts], [oc], milestones(loaded))
-        title = f"{name}, seed {args.seed}, scale {args.scale:g}"
-        plots.monthly_figure([arm], tmp / "monthly.png", f"{title}: monthly series")
-        plots.outcomes_figure([arm], tmp / "outcomes.png", f"{title}: published measures", observed)
-        check_signals()
-        outputs.write_json(tmp / outputs.MARKER, provenance.build(
-            command="run", root=ROOT, argv=[sys.argv[0], *argv], started=started,
-            wall_time_s=time.perf_counter() - t0, seed=args.seed, scale=args.scale,
-            scenario=provenance.scenario_record(loaded),
-            model={"build_s": round(result["build_s"], 3), "run_s": round(result["run_s"], 3),
-                   "months": result["months"], "threads": args.threads},
-            missing_outcomes=result["missing"],
-            files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))
-
+        r, observed = run_to_folder(loaded, args.seed, args.scale, dest, force=args.force, threads=args.threads,
+                                    argv=[sys.argv[0], *argv], root=ROOT, written=WRITTEN, progress=progress,
+                                    tick=check_signals)
+    warn_missing(r.missing, f"{name}, seed {args.seed}")
     if not args.quiet:
-        con = stdout_console()
-        t = table(f"{name}: seed {args.seed}, scale {args.scale:g}",
-                  [("outcome", "left"), ("period", "left"), ("model", "right"), ("Wigan observed", "right")])
-        for o, p in headline(lambda n: list(oc.get(n, {}))):
-            t.add_row((REGISTRY[o].short if o in REGISTRY else o), p, fmt(oc[o][p]), fmt(plots.observed_value(observed, o, p)))
-        con.print(t)
-        con.print(UNITS, style="dim", highlight=False)
-        con.print(f"results: {_shown(dest)}  ({time.perf_counter() - t0:.1f} s)")
+        print_run(name, args.seed, args.scale, r.outcomes, observed, dest, time.perf_counter() - t0)
     return 0
 
 
 def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
-    from runs import outputs, plots, provenance
+    from runs.batch import compare_to_folder
 
     la = load(args.scenario_a, args.set_a, "--set-a")
     lb = load(args.scenario_b, args.set_b, "--set-b")
     na, nb = la.scenario.name, lb.scenario.name
     k = args.seeds if args.seeds is not None else (5 if args.scale < 1 else 3)
-    seeds = list(range(k))
+    seeds, t0 = list(range(k)), time.perf_counter()
     workers = args.workers or min(2, os.cpu_count() or 1)
     dest = destination(args.out, f"{safe_name(na)}_vs_{safe_name(nb)}_{k}seeds_{stamp()}", args.force)
-    started, t0 = provenance.now_utc(), time.perf_counter()
-
-    arms = {"a": la, "b": lb}
-    jobs = [(arms[arm], seed) for seed in seeds for arm in ("a", "b")]
-    keys = [(arm, seed) for seed in seeds for arm in ("a", "b")]
-    label_a, label_b = (f"A: {na}{_overrides(la)}", f"B: {nb}{_overrides(lb)}")
-    labels = [f"{label_a if arm == 'a' else label_b}, seed {seed}" for arm, seed in keys]
-    results = run_pool(jobs, args.scale, workers, args.quiet, labels, [months_of(loaded) for loaded, _ in jobs],
-                       args.scheduler)
-    by = {keys[i]: r for i, r in enumerate(results)}
-    missing = {f"{arm}/seed {s}": by[arm, s]["missing"] for arm in ("a", "b") for s in seeds if by[arm, s]["missing"]}
-    if missing:
-        warn_missing({k: {"": next(iter(next(iter(v.values())).values()))} for k, v in missing.items()},
-                     f"{len(missing)} of {len(results)} runs")
-    oc = {arm: {s: by[arm, s]["outcomes"] for s in seeds} for arm in ("a", "b")}
-    diffs = outputs.summarise_differences(oc["a"], oc["b"])
-    observed = plots.load_observed()
-    meta = {"seeds": seeds, "scale": args.scale,
-            "a": {"scenario": na, "sha256": la.sha256}, "b": {"scenario": nb, "sha256": lb.sha256}}
-
-    check_signals()
-    with outputs.atomic_folder(dest, args.force, WRITTEN) as tmp:
-        outputs.write_json(tmp / "outcomes_by_seed.json", {
-            **meta, "outcomes": {arm: {str(s): oc[arm][s] for s in seeds} for arm in ("a", "b")}})
-        outputs.write_json(tmp / "differences.json", {
-            **meta, "difference": "A - B, per seed (common random numbers) and quantiles over seeds",
-            "outcomes": diffs})
-        outputs.write_summary_csv(tmp / "summary.csv", diffs)
-        outputs.write_parquet(tmp / "timeseries_by_seed.parquet", outputs.long_table(
-            [({"arm": arm, "scenario": arms[arm].scenario.name, "seed": s}, by[arm, s]["timeseries"])
-             for arm in ("a", "b") for s in seeds]))
-        outputs.write_text(tmp / "scenario_a.yaml", _describe(la))
-        outputs.write_text(tmp / "scenario_b.yaml", _describe(lb))
-        fig_arms = [plots.Arm(lab, [by[arm, s]["timeseries"] for s in seeds], [oc[arm][s] for s in seeds],
-                              milestones(arms[arm])) for arm, lab in (("a", label_a), ("b", label_b))]
-        title = f"{na} vs {nb}: {k} seeds, scale {args.scale:g}, median and 5-95% band over seeds"
-        plots.outcomes_figure(fig_arms, tmp / "fan_outcomes.png", title, observed)
-        plots.monthly_figure(fig_arms, tmp / "fan_monthly.png", title)
-        check_signals()
-        outputs.write_json(tmp / outputs.MARKER, provenance.build(
-            command="compare", root=ROOT, argv=[sys.argv[0], *argv], started=started,
-            wall_time_s=time.perf_counter() - t0, seeds=seeds, scale=args.scale, workers=workers,
-            scenario_a=provenance.scenario_record(la), scenario_b=provenance.scenario_record(lb),
-            missing_outcomes=missing,
-            runs=[{"arm": arm, "seed": s, "build_s": round(by[arm, s]["build_s"], 3),
-                   "run_s": round(by[arm, s]["run_s"], 3)} for arm in ("a", "b") for s in seeds],
-            files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))
-
+    label_a, label_b = f"A: {na}{overrides_text(la)}", f"B: {nb}{overrides_text(lb)}"
+    labels = [f"{label_a if arm == 'a' else label_b}, seed {seed}" for seed in seeds for arm in ("a", "b")]
+    with run_bars(args.quiet, labels, [months_of(lo) for _ in seeds for lo in (la, lb)]) as (progress, finished):
+        c = compare_to_folder(la, lb, seeds, args.scale, dest, force=args.force, workers=workers,
+                              scheduler=args.scheduler, labels=(label_a, label_b), argv=[sys.argv[0], *argv],
+                              root=ROOT, written=WRITTEN, progress=progress, finished=finished, tick=check_signals)
+    if c.missing:
+        warn_missing({key: {"": next(iter(next(iter(v.values())).values()))} for key, v in c.missing.items()},
+                     f"{len(c.missing)} of {c.runs} runs")
     if not args.quiet:
-        con = stdout_console()
-        t = table(f"A = {label_a[3:]}, B = {label_b[3:]}: medians over {k} seeds (scale {args.scale:g}); A - B: median of the "
-                  f"per-seed differences, [5%, 95%] over seeds; observed: Wigan's published value",
-                  [("outcome", "left"), ("period", "left"), ("A med.", "right"), ("B med.", "right"),
-                   ("A - B [5%, 95%]", "right"), ("observed", "right")])
-        for o, p in headline(lambda n: list(diffs.get(n, {}))):
-            d = diffs[o][p]
-            t.add_row((REGISTRY[o].short if o in REGISTRY else o), p, fmt(d["a"]["median"]), fmt(d["b"]["median"]),
-                      f"{fmt(d['diff']['median'], True)} [{fmt(d['diff']['q05'], True)}, {fmt(d['diff']['q95'], True)}]",
-                      fmt(plots.observed_value(observed, o, p)))
-        con.print(t)
-        con.print(UNITS, style="dim", highlight=False)
-        con.print(f"results: {_shown(dest)}  ({time.perf_counter() - t0:.1f} s, {workers} workers)")
+        print_compare(label_a, label_b, k, args.scale, c.differences, c.observed, dest, time.perf_counter() - t0,
+                      workers)
     return 0
 
 
 def cmd_assess(args: argparse.Namespace, argv: list[str]) -> int:
     from assess import assessment as A
-    from runs import outputs, provenance
     from assess.council import load_council
+    from runs.batch import run_many
 
     council = load_council(args.council)
     if args.check:
         for key, b in council.baseline.items():
-            v = "-" if b["value"] is None else b["value"]
-            print(f"{key}: {v}  # {b['what']}; {b['source']}")
+            print(f"{key}: {'-' if b['value'] is None else b['value']}  # {b['what']}; {b['source']}")
         print(f"{args.council}: valid council file ({council.name}), {len(council.defaults_used)} defaults used",
               flush=True)
         return 0
@@ -261,65 +121,19 @@ def cmd_assess(args: argparse.Namespace, argv: list[str]) -> int:
                           posterior=args.posterior, seed=args.seed, sensitivity=not args.no_sensitivity)
     workers = args.workers or min(2, os.cpu_count() or 1)
     dest = destination(args.out, f"assess_{safe_name(council.loaded.scenario.name)}_{stamp()}", args.force)
-    started, t0 = provenance.now_utc(), time.perf_counter()
+    t0 = time.perf_counter()
     if not args.quiet:
         print(f"{council.name}: matching the baseline and drawing parameter sets...", file=sys.stderr, flush=True)
-    plan = A.prepare(council, settings)
-    check_signals()
-    t_prep = time.perf_counter() - t0
-    jobs = plan.jobs + plan.sens_jobs
-    labels = [f"{arm}, draw {i}, seed {j}" for arm, i, j in plan.keys] + \
-             [f"sensitivity '{lab}', {arm}, seed {j}" for lab, arm, j in plan.sens_keys]
-    months = [months_of(lo) for lo, _ in jobs]
-    results = run_pool(jobs, settings.scale, workers, args.quiet, labels, months, args.scheduler)
-    check_signals()
-    main_res, sens_res = results[:len(plan.jobs)], results[len(plan.jobs):]
-    summary = A.summarise(plan, main_res, sens_res or None)
-    public = {**A.public(summary), **A.details(summary)}
-    with outputs.atomic_folder(dest, args.force, WRITTEN) as tmp:
-        A.write_outputs(tmp, summary, plan)
-        check_signals()
-        outputs.write_json(tmp / outputs.MARKER, provenance.build(
-            command="assess", root=ROOT, argv=[sys.argv[0], *argv], started=started,
-            wall_time_s=time.perf_counter() - t0, scale=settings.scale, workers=workers,
-            council={"file": str(council.path), "name": council.name},
-            scenario_deal=provenance.scenario_record(plan.deal), scenario_bau=provenance.scenario_record(plan.bau),
-            timings={"prepare_s": round(t_prep, 2), "runs": len(jobs),
-                     "run_s_mean": round(sum(r["run_s"] for r in results) / max(len(results), 1), 3)},
-            files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))
 
+    def run(jobs: list, labels: list[str]) -> list:
+        with run_bars(args.quiet, labels, [months_of(lo) for lo, _ in jobs]) as (progress, finished):
+            return run_many(jobs, settings.scale, workers, args.scheduler, progress, finished, check_signals)
+
+    plan, summary = A.assess_to_folder(council, settings, dest, force=args.force, run=run, workers=workers,
+                                       argv=[sys.argv[0], *argv], root=ROOT, written=WRITTEN, tick=check_signals)
     if not args.quiet:
-        con = stdout_console()
-        st = public["settings"]
-        t = table(f"{council.name}: the Deal vs business as usual, {st['runs_per_arm']} runs per arm "
-                  f"({st['draws'] or 'no posterior:'} draws x {st['seeds_per_draw']} seeds, scale {settings.scale:g}); "
-                  "median [5%, 95%]",
-                  [("outcome", "left"), ("period", "left"), ("as usual", "right"), ("Deal", "right"),
-                   ("Deal - as usual [5%, 95%]", "right"), ("P(>0)", "right")])
-        for o, p in headline(lambda n: list(public["effects"].get(n, {})) if n in A.OUTCOMES else []):
-            e = public["effects"][o][p]
-            b, dd = public["arms"]["business_as_usual"][o][p], public["arms"]["deal"][o][p]
-            t.add_row((REGISTRY[o].short if o in REGISTRY else o), p, fmt(b["q50"]), fmt(dd["q50"]),
-                      f"{fmt(e['q50'], True)} [{fmt(e['q05'], True)}, {fmt(e['q95'], True)}]",
-                      fmt(e["p_positive"]))
-        net = public["effects"]["cumulative_net_savings_gbp_m"]
-        last = list(net)[-1]
-        e = net[last]
-        t.add_row("net savings GBP m", f"to {last}", "", "",
-                  f"{fmt(e['q50'], True)} [{fmt(e['q05'], True)}, {fmt(e['q95'], True)}]", fmt(e["p_positive"]))
-        pb = next(iter(public["effects"]["payback_year"].values()))
-        t.add_row("payback year", next(iter(public["effects"]["payback_year"])), "", "",
-                  f"{pb['q50'] or 'never'} [{pb['q05'] or 'never'}, {pb['q95'] or 'never'}]", fmt(pb["p_positive"]))
-        con.print(t)
-        con.print(UNITS + " Net savings: care savings less the Deal's investment and the council tax forgone, added up "
-                  "from the baseline. P(>0): share of runs with a positive difference (payback: paid back by the end).",
-                  style="dim", highlight=False)
-        if public["baseline"]["defaults_used"]:
-            con.print(f"defaults used (see report.md): {', '.join(public['baseline']['defaults_used'])}",
-                      style="dim", highlight=False)
-        if not plan.posterior_info.get("file"):
-            con.print("warning: " + plan.posterior_info.get("note", "no posterior"), highlight=False)
-        con.print(f"results: {_shown(dest)}  ({time.perf_counter() - t0:.1f} s, {len(jobs)} runs, {workers} workers)")
+        print_assessment(council, plan, {**A.public(summary), **A.details(summary)}, settings.scale, dest,
+                         time.perf_counter() - t0, len(plan.jobs) + len(plan.sens_jobs), workers)
     return 0
 
 
@@ -438,7 +252,7 @@ def cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
     stored = rep.stored_ok + rep.stored_failed
     if rep.interrupted is not None:
         what = "terminated" if isinstance(rep.interrupted, Terminated) else "interrupted"
-        _error(f"{what}: {stored} of {rep.total} runs are stored in {_shown(rep.store.root)}; run the same "
+        _error(f"{what}: {stored} of {rep.total} runs are stored in {shown(rep.store.root)}; run the same "
                "command again to finish the rest")
         return EXIT_TERMINATED if isinstance(rep.interrupted, Terminated) else EXIT_INTERRUPTED
     if not args.quiet:
@@ -448,7 +262,7 @@ def cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
         where = f", {w} worker{'s' if w != 1 else ''}" if w else ""
         print(f"{defn.name}{part}: {rep.ok_now + rep.failed_now} runs now ({rep.ok_now} ok, {rep.failed_now} failed), "
               f"{rep.already} already stored; the sweep has {rep.stored_ok} of {rep.total} runs done, "
-              f"{rep.stored_failed} failed{rest}. results: {_shown(rep.store.root)} ({rep.wall_s:.1f} s{where})",
+              f"{rep.stored_failed} failed{rest}. results: {shown(rep.store.root)} ({rep.wall_s:.1f} s{where})",
               flush=True)
     return 0
 
@@ -462,61 +276,21 @@ def _jobqueue(kind: str, options: dict[str, Any]) -> Any:
         raise UsageError(f"--cluster {kind}: {exc}") from None
 
 
-def _write_file(path: str, write: Callable[[str], Any]) -> Any:
-    """Write FILE through a temporary sibling, renamed into place when complete."""
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise UsageError(f"{path}: the folder {target.parent} does not exist")
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        result = write(str(tmp))
-        os.replace(tmp, target)
-        return result
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def cmd_sweep_results(args: argparse.Namespace, argv: list[str]) -> int:
+    from runs.outputs import OutputError, write_file
     from sweep import storage, summary
 
     store = storage.SweepStore(args.dir)
     try:
         s = summary.summarise(store)
+        n = write_file(args.csv, lambda p: summary.write_runs_csv(store, p)) if args.csv else None
+        if args.levels_csv:
+            write_file(args.levels_csv, lambda p: summary.write_levels_csv(s, p))
     except storage.StoreError as exc:
         raise _store_error(exc) from None
-    if args.csv:
-        n = _write_file(args.csv, lambda p: summary.write_runs_csv(store, p))
-    if args.levels_csv:
-        _write_file(args.levels_csv, lambda p: summary.write_levels_csv(s, p))
-    c = s["counts"]
-    con = stdout_console()
-    con.print(f"{s['name']}: {s['method']} design, scale {s['scale']:g}, {s['replicates']} replicate(s); "
-              f"{c['runs']} runs: {c['ok']} done, {c['failed']} failed, {c['remaining']} remaining", highlight=False)
-    if not args.quiet:
-        missing = {k: v for k, v in c["missing_values"].items() if v}
-        if missing:
-            con.print("missing values among successful runs: " + ", ".join(f"{k} {v}" for k, v in missing.items()),
-                      highlight=False)
-        if s["failures"]:
-            t = table(f"failed runs ({len(s['failures'])}; the full tracebacks are in the 'error' column)",
-                      [("run", "left"), *[(k, "right") for k in s["parameters"]], ("replicate", "right"),
-                       ("attempts", "right"), ("error", "left")])
-            for f in s["failures"][:20]:
-                t.add_row(f["run_id"], *[str(f[k]) for k in s["parameters"]], str(f["replicate"]), str(f["attempts"]),
-                          f["error"][:120])
-            con.print(t)
-        if c["ok"]:  # one table per output: rows are parameter levels
-            con.print("each output by parameter level: median, 5% and 95% over the successful runs", highlight=False)
-            for o in s["outputs"]:
-                t = table(o,
-                          [("parameter", "left"), ("level", "left"), ("runs", "right"), ("median", "right"),
-                           ("5%", "right"), ("95%", "right")])
-                for row in s["by_level"]:
-                    if row["output"] == o:
-                        t.add_row(row["parameter"], row["level"], str(row["n"]), fmt(row["median"]),
-                                  fmt(row["q05"]), fmt(row["q95"]))
-                con.print(t)
+    except OutputError as exc:
+        raise UsageError(str(exc)) from None
+    print_sweep_summary(s, args.quiet)
     if args.csv:
         print(f"runs: {args.csv} ({n} rows)", flush=True)
     if args.levels_csv:
@@ -525,11 +299,9 @@ def cmd_sweep_results(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace, argv: list[str]) -> int:
-    from runs import outputs, provenance
     from sweep import sensitivity, storage
 
     store = storage.SweepStore(args.dir)
-    started, t0 = provenance.now_utc(), time.perf_counter()
     try:
         result = sensitivity.analyse(store, args.output or None, num_resamples=args.resamples)
     except storage.StoreError as exc:
@@ -539,43 +311,10 @@ def cmd_sensitivity(args: argparse.Namespace, argv: list[str]) -> int:
         raise UsageError(f"{args.dir}: no output could be analysed ({reasons})")
     default = args.out is None
     dest = destination(args.out or str(store.root / "sensitivity"), "", args.force or default)
-    m = store.manifest()
-    method = result["method"]
-    with outputs.atomic_folder(dest, args.force or default, WRITTEN) as tmp:
-        outputs.write_json(tmp / "sensitivity.json", {"sweep": m["definition"]["name"],
-                                                      "definition_sha256": m["definition_sha256"], **result})
-        rows = sensitivity.rows(result)
-        cols = sensitivity.COLUMNS[method]
-        outputs.write_csv(tmp / "sensitivity.csv", {c: [("" if r[c] is None else r[c]) if c in ("output", "parameter")
-                                                         else (math.nan if r[c] is None else r[c]) for r in rows]
-                                                     for c in cols})
-        sensitivity.plot(result, tmp / f"{method}.png",
-                         f"{m['definition']['name']}: {method}, {result['rows']} design rows x {result['replicates']} replicate(s)")
-        outputs.write_json(tmp / outputs.MARKER, provenance.build(
-            command="sensitivity", root=ROOT, argv=[sys.argv[0], *argv], started=started,
-            wall_time_s=time.perf_counter() - t0, sweep=str(store.root), definition_sha256=m["definition_sha256"],
-            files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))
+    sensitivity.write_folder(result, store, dest, force=args.force or default, argv=[sys.argv[0], *argv], root=ROOT,
+                             written=WRITTEN)
     if not args.quiet:
-        con = stdout_console()
-        conf = int(round(result["conf_level"] * 100))
-        if method == "sobol":
-            t = table(f"Sobol indices ({conf}% confidence intervals; {result['rows']} rows, mean of "
-                      f"{result['replicates']} replicate(s) a row)",
-                      [("output", "left"), ("parameter", "left"), ("S1", "right"), ("ST", "right")])
-            for r in rows:
-                t.add_row(r["output"], r["parameter"], f"{fmt(r['S1'], True)} ± {fmt(r['S1_conf'])}",
-                          f"{fmt(r['ST'], True)} ± {fmt(r['ST_conf'])}")
-        else:
-            t = table(f"Morris elementary effects ({conf}% confidence intervals of mu*)",
-                      [("output", "left"), ("parameter", "left"), ("mu*", "right"), ("mu", "right"), ("sigma", "right")])
-            for r in rows:
-                t.add_row(r["output"], r["parameter"], f"{fmt(r['mu_star'])} ± {fmt(r['mu_star_conf'])}",
-                          fmt(r["mu"], True), fmt(r["sigma"]))
-        con.print(t)
-        for k, v in result["outputs"].items():
-            if "skipped" in v:
-                con.print(f"{k}: skipped: {v['skipped']}", highlight=False)
-        con.print(f"results: {_shown(dest)}")
+        print_sensitivity(result, dest)
     return 0
 
 
@@ -624,15 +363,16 @@ def main(argv: list[str] | None = None) -> int:
     sys.unraisablehook = _unraisable
     try:
         from model.scenario import ScenarioError
+        from runs.single import RunError
 
         try:
             args = build_parser().parse_args(argv)
             return args.func(args, argv)
-        except (UsageError, ScenarioError) as exc:
+        except (UsageError, ScenarioError, RunError) as exc:
             _error(str(exc))
             return EXIT_USAGE
     except KeyboardInterrupt as exc:
-        done = f"after the results were written to {_shown(WRITTEN[-1])}" if WRITTEN else "; no results written"
+        done = f"after the results were written to {shown(WRITTEN[-1])}" if WRITTEN else "; no results written"
         if isinstance(exc, Terminated):
             _error(f"terminated{' ' if WRITTEN else ''}{done}")
             return EXIT_TERMINATED

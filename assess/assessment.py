@@ -47,7 +47,7 @@ from model.parameters import Scenario, month_index
 from model.scenario import ScenarioError, apply_overrides
 
 __all__ = ["Settings", "Plan", "prepare", "match_baseline", "transfer_draw", "run_serial", "summarise",
-           "write_outputs", "OUTCOMES", "DEFAULTS", "assess"]
+           "write_outputs", "OUTCOMES", "DEFAULTS", "assess", "assess_to_folder"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "calibration" / "targets" / "wigan.yaml"
@@ -965,3 +965,40 @@ def assess(path: str | os.PathLike[str], settings: Settings | None = None) -> tu
     res = run_serial(plan.jobs, s.scale)
     sens = run_serial(plan.sens_jobs, s.scale) if plan.sens_jobs else None
     return summarise(plan, res, sens), plan
+
+
+def assess_to_folder(council: Council, settings: Settings, dest: Path, *, force: bool,
+                     run: Callable[[list, list[str]], list], workers: int, argv: list[str], root: Path,
+                     written: list[Path] | None = None, tick: Callable[[], None] | None = None) -> tuple[Plan, dict]:
+    """The whole assessment into a result folder: prepare (baseline match, draws), `run(jobs, labels)` the runs
+    (the caller's executor and progress display, e.g. runs.batch.run_many), summarise, write the files and
+    provenance. Returns the plan and the summary."""
+    import time as _time
+
+    from runs import outputs, provenance
+
+    started, t0 = provenance.now_utc(), _time.perf_counter()
+    plan = prepare(council, settings)
+    if tick:
+        tick()
+    t_prep = _time.perf_counter() - t0
+    jobs = plan.jobs + plan.sens_jobs
+    labels = [f"{arm}, draw {i}, seed {j}" for arm, i, j in plan.keys] + \
+             [f"sensitivity '{lab}', {arm}, seed {j}" for lab, arm, j in plan.sens_keys]
+    results = run(jobs, labels)
+    if tick:
+        tick()
+    main_res, sens_res = results[:len(plan.jobs)], results[len(plan.jobs):]
+    summary = summarise(plan, main_res, sens_res or None)
+    with outputs.atomic_folder(dest, force, written) as tmp:
+        write_outputs(tmp, summary, plan)
+        if tick:
+            tick()
+        outputs.write_json(tmp / outputs.MARKER, provenance.build(
+            command="assess", root=root, argv=argv, started=started, wall_time_s=_time.perf_counter() - t0,
+            scale=settings.scale, workers=workers, council={"file": str(council.path), "name": council.name},
+            scenario_deal=provenance.scenario_record(plan.deal), scenario_bau=provenance.scenario_record(plan.bau),
+            timings={"prepare_s": round(t_prep, 2), "runs": len(jobs),
+                     "run_s_mean": round(sum(r["run_s"] for r in results) / max(len(results), 1), 3)},
+            files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))
+    return plan, summary

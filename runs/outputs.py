@@ -17,7 +17,7 @@ import math
 import os
 import shutil
 import signal
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -321,3 +321,19 @@ def write_summary_csv(path: str | os.PathLike[str], differences: Mapping[str, An
         for row in summary_rows(differences):
             w.writerow(["" if row[c] is None else (repr(row[c]) if isinstance(row[c], float) else row[c])
                         for c in SUMMARY_COLUMNS])
+
+
+def write_file(path: str | os.PathLike[str], write: Callable[[str], Any]) -> Any:
+    """Write one file through a temporary sibling (`write(temporary path)`), renamed into place when complete, so
+    a reader never sees half a file. OutputError if its folder does not exist."""
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise OutputError(f"{path}: the folder {target.parent} does not exist")
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        result = write(str(tmp))
+        os.replace(tmp, target)
+        return result
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -158,3 +158,28 @@ def plot(result: dict[str, Any], path: str | os.PathLike[str], title: str) -> bo
     fig.savefig(Path(path), dpi=110)
     plt.close(fig)
     return True
+
+
+def write_folder(result: dict[str, Any], store: Any, dest: Path, *, force: bool, argv: list[str], root: Path,
+                 written: list[Path] | None = None) -> None:
+    """sensitivity.json, sensitivity.csv, the plot and provenance, in one atomically written folder."""
+    import time
+
+    from runs import outputs, provenance
+
+    started, t0 = provenance.now_utc(), time.perf_counter()
+    m = store.manifest()
+    method = result["method"]
+    with outputs.atomic_folder(dest, force, written) as tmp:
+        outputs.write_json(tmp / "sensitivity.json", {"sweep": m["definition"]["name"],
+                                                      "definition_sha256": m["definition_sha256"], **result})
+        table = rows(result)
+        outputs.write_csv(tmp / "sensitivity.csv", {c: [("" if r[c] is None else r[c]) if c in ("output", "parameter")
+                                                         else (math.nan if r[c] is None else r[c]) for r in table]
+                                                     for c in COLUMNS[method]})
+        plot(result, tmp / f"{method}.png",
+             f"{m['definition']['name']}: {method}, {result['rows']} design rows x {result['replicates']} replicate(s)")
+        outputs.write_json(tmp / outputs.MARKER, provenance.build(
+            command="sensitivity", root=root, argv=argv, started=started, wall_time_s=time.perf_counter() - t0,
+            sweep=str(store.root), definition_sha256=m["definition_sha256"],
+            files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))
