@@ -70,7 +70,7 @@ stop() {
     $SUDO pkill -x "$d" 2>/dev/null || true
   done
   for _ in $(seq 1 20); do
-    pgrep -x 'slurmd|slurmctld|munged' >/dev/null || return 0
+    pgrep -x slurmd >/dev/null || pgrep -x slurmctld >/dev/null || pgrep -x munged >/dev/null || return 0
     sleep 0.5
   done
 }

@@ -780,11 +780,9 @@ def _fig_effects(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
 
 
 def _fmt(x: Any, nd: int = 1) -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, (int, float)) and abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.{nd}f}" if isinstance(x, float) else str(x)
+    from runs.outputs import number
+
+    return number(x, nd)
 
 
 def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import sys
@@ -88,11 +87,10 @@ def table(title: str, columns: list[tuple[str, str]]) -> Any:
 
 
 def fmt(v: float | None, signed: bool = False) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    a = abs(v)
-    spec = ",.0f" if a >= 1000 else ".1f" if a >= 10 else ".2f" if a >= 0.1 or a == 0 else ".3f"
-    return format(v, ("+" if signed else "") + spec)
+    """Terminal tables: runs.outputs.number with as many decimals as the size calls for."""
+    from runs.outputs import number
+
+    return number(v, None, signed)
 
 
 def headline(periods_of: Callable[[str], list[str]]) -> list[tuple[str, str]]:

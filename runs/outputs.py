@@ -337,3 +337,20 @@ def write_file(path: str | os.PathLike[str], write: Callable[[str], Any]) -> Any
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def number(x: Any, nd: int | None = None, signed: bool = False) -> str:
+    """The project's one number formatter, for tables and reports: '-' for nothing or a non-finite value,
+    thousands with separators and no decimals; below that `nd` decimals for a float (an int as it is), or with
+    nd=None as many as the size calls for (.1f from 10, .2f from 0.1, else .3f). `signed` shows '+'."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return str(x)
+    sign = "+" if signed else ""
+    a = abs(x)
+    if a >= 1000:
+        return format(x, sign + ",.0f")
+    if nd is None:
+        return format(x, sign + (".1f" if a >= 10 else ".2f" if a >= 0.1 or a == 0 else ".3f"))
+    return format(x, f"{sign}.{nd}f") if isinstance(x, float) else format(x, sign + "d")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import tempfile
 import time
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from typing import Any
 
 from assess import assessment as A
 from assess.council import Council
+from runs.outputs import number
 
 # Responsive defaults: a dozen runs of a few thousand residents (about 5-10 s on one core), baseline matched at
 # 5% scale. The command line's defaults (40 draws x 2 seeds at 10%) take minutes: the app says so.
@@ -103,9 +103,5 @@ def run(council: Council, s: A.Settings, progress: Callable[[float, str], None] 
 
 
 def fmt(x: Any, nd: int = 1) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    if isinstance(x, (int, float)) and abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.{nd}f}" if isinstance(x, float) else str(x)
+    return number(x, nd)
 
