@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from assess.council import PER_HEAD_KEYS, Council, load_council
+from model.adoption import first_deal_year, shifted_timeline
 from model.outcomes import REGISTRY
 from model.parameters import Scenario, month_index
 from model.scenario import ScenarioError, apply_overrides
@@ -108,27 +109,17 @@ class Plan:
 # ---------------------------------------------------------------------------------------------
 # Variants
 # ---------------------------------------------------------------------------------------------
-def _shift_month(text: str, years: int) -> str:
-    y, m = text.split("-")
-    return f"{int(y) + years:04d}-{m}"
-
-
 def variant_overrides(council: Council, s: Settings) -> dict[str, Any]:
     """--start, --fidelity, --investment as dotted overrides of the Deal arm (validated by apply_overrides)."""
     d = council.loaded.scenario.deal
     out: dict[str, Any] = {}
     if s.start is not None:
-        first = min(month_index(d.pilot_start) if d.pilot_share > 0 else month_index(d.launch),
-                    month_index(d.launch), month_index(d.fund_start)) // 12
-        dy = int(s.start) - first
+        dy = int(s.start) - first_deal_year(d)
         t0, t1 = (month_index(council.loaded.scenario.time.start) // 12, month_index(council.loaded.scenario.time.end) // 12)
         if not t0 <= s.start <= t1:
             raise ScenarioError(f"the Deal can start only within the simulated years {t0}-{t1}, got {s.start}",
                                 "--start")
-        out.update({"deal.pilot_start": _shift_month(d.pilot_start, dy), "deal.launch": _shift_month(d.launch, dy),
-                    "deal.fund_start": _shift_month(d.fund_start, dy), "deal.fund_end": _shift_month(d.fund_end, dy),
-                    "deal.tax_freeze_from": d.tax_freeze_from + dy, "deal.tax_freeze_to": d.tax_freeze_to + dy,
-                    "deal.care_home_fund_year": d.care_home_fund_year + dy})
+        out.update(shifted_timeline(d, dy))
     if s.fidelity is not None:
         out["deal.fidelity"] = s.fidelity
     if s.investment is not None:

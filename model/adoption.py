@@ -66,3 +66,26 @@ def levers_at(p: DealParams, m: int, n_areas: int) -> Levers:
         if m // 12 == p.care_home_fund_year else 0.0,
         reablement_offer=p.reablement_offer if launched and integration > 0 else None,
     )
+
+
+def first_deal_year(deal: DealParams) -> int:
+    """The calendar year of the Deal's first act: the pilot (if it has a share), the launch or the fund."""
+    first = min(month_index(deal.pilot_start) if deal.pilot_share > 0 else month_index(deal.launch),
+                month_index(deal.launch), month_index(deal.fund_start))
+    return first // 12
+
+
+def shifted_timeline(deal: DealParams, years: int) -> dict[str, object]:
+    """Dotted overrides that move the Deal's whole timeline by `years` (pilot, launch, fund, tax freeze, the
+    care-home fund), e.g. to ask what would happen if a council started later; {} for 0."""
+    if not years:
+        return {}
+
+    def month(text: str) -> str:
+        y, m = text.split("-")
+        return f"{int(y) + years:04d}-{m}"
+
+    return {"deal.pilot_start": month(deal.pilot_start), "deal.launch": month(deal.launch),
+            "deal.fund_start": month(deal.fund_start), "deal.fund_end": month(deal.fund_end),
+            "deal.tax_freeze_from": deal.tax_freeze_from + years, "deal.tax_freeze_to": deal.tax_freeze_to + years,
+            "deal.care_home_fund_year": deal.care_home_fund_year + years}

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from assess.council import load_council
+from model.adoption import first_deal_year, shifted_timeline
 from model.model import DealModel
-from model.parameters import month_index
 from model.scenario import LoadedScenario, ScenarioError, apply_overrides, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,29 +59,12 @@ class Levers:
     autonomy: float | None = None          # deal.permitted_autonomy: staff autonomy
 
 
-def _shift(text: str, years: int) -> str:
-    y, m = text.split("-")
-    return f"{int(y) + years:04d}-{m}"
-
-
-def first_deal_year(loaded: LoadedScenario) -> int:
-    d = loaded.scenario.deal
-    first = min(month_index(d.pilot_start) if d.pilot_share > 0 else month_index(d.launch),
-                month_index(d.launch), month_index(d.fund_start))
-    return first // 12
-
-
 def lever_overrides(loaded: LoadedScenario, levers: Levers) -> dict[str, Any]:
     """Dotted overrides for the levers (validated afterwards by ``apply_overrides``)."""
     d = loaded.scenario.deal
     out: dict[str, Any] = {}
     if levers.start_year is not None:
-        dy = int(levers.start_year) - first_deal_year(loaded)
-        if dy:
-            out.update({"deal.pilot_start": _shift(d.pilot_start, dy), "deal.launch": _shift(d.launch, dy),
-                        "deal.fund_start": _shift(d.fund_start, dy), "deal.fund_end": _shift(d.fund_end, dy),
-                        "deal.tax_freeze_from": d.tax_freeze_from + dy, "deal.tax_freeze_to": d.tax_freeze_to + dy,
-                        "deal.care_home_fund_year": d.care_home_fund_year + dy})
+        out.update(shifted_timeline(d, int(levers.start_year) - first_deal_year(d)))
     if levers.fund_x is not None:
         out["deal.fund_gbp_m"] = round(d.fund_gbp_m * float(levers.fund_x), 6)
     if levers.investment_x is not None:
