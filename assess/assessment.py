@@ -690,7 +690,7 @@ def _fig_outcomes(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from runs.plots import outcome_x, period_x
+    from runs.plots import fan, outcome_x, period_x
 
     names = list(OUTCOMES)
     cols = 3
@@ -708,8 +708,7 @@ def _fig_outcomes(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
             if not pts:
                 continue
             x = [a for a, _ in pts]
-            ax.plot(x, [q["q50"] for _, q in pts], "-", color=color, lw=1.5, label=lab)
-            ax.fill_between(x, [q["q05"] for _, q in pts], [q["q95"] for _, q in pts], color=color, alpha=0.2, lw=0)
+            fan(ax, x, [q["q50"] for _, q in pts], [q["q05"] for _, q in pts], [q["q95"] for _, q in pts], color, lab)
         sex = name.removesuffix("_true").split("_")[-1]
         obs = None
         if name.startswith("hle_") and inputs.baseline_hle is not None:
@@ -738,7 +737,7 @@ def _fig_effects(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from runs.plots import outcome_x, period_x
+    from runs.plots import fan, outcome_x, period_x
 
     names = ["hle_male", "hle_female", "hle_male_true", "hle_female_true", "le_male", "le_female",
              "care_home_admissions_65plus_per_100k",
@@ -756,8 +755,8 @@ def _fig_effects(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
         pts = sorted((px(p), q) for p, q in qs.items() if px(p) is not None and q["q50"] is not None)
         if pts:
             x = [a for a, _ in pts]
-            ax.plot(x, [q["q50"] for _, q in pts], "-", color="#d95f02", lw=1.5)
-            ax.fill_between(x, [q["q05"] for _, q in pts], [q["q95"] for _, q in pts], color="#d95f02", alpha=0.25, lw=0)
+            fan(ax, x, [q["q50"] for _, q in pts], [q["q05"] for _, q in pts], [q["q95"] for _, q in pts], "#d95f02",
+                alpha=0.25)
         ax.axhline(0, color="black", lw=0.8)
         ax.axvline(month_index(plan.deal.scenario.deal.launch) / 12, color="0.6", ls=":", lw=1)
         title, unit = LABELS[name]

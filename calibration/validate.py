@@ -188,7 +188,7 @@ def fan_figure(result: ValidationResult, stats: Sequence[Stat], path: str | os.P
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from runs.plots import outcome_x
+    from runs.plots import fan, outcome_x
 
     by_name = {r["name"]: r for r in result.stats}
     ok = [r["outcomes"] for r in result.runs if r["outcomes"] is not None]
@@ -213,8 +213,7 @@ def fan_figure(result: ValidationResult, stats: Sequence[Stat], path: str | os.P
                     ax.fill_between(x, lo, hi, color="#1f77b4", alpha=0.12, linewidth=0,
                                     label=f"90% predictive (added noise sd {value_sd:.2g})")
                 lo, med, hi = (np.nanquantile(v, q, axis=0) for q in Q)
-            ax.fill_between(x, lo, hi, color="#1f77b4", alpha=0.3, linewidth=0, label="90% of runs")
-            ax.plot(x, med, color="#1f77b4", linewidth=1.6, label="median of runs")
+            fan(ax, x, med, lo, hi, "#1f77b4", "median of runs", band_label="90% of runs", alpha=0.3, lw=1.6)
         else:
             ax.text(0.5, 0.5, "not reported", transform=ax.transAxes, ha="center", va="center", color="0.5")
         shown = set()

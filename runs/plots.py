@@ -278,6 +278,14 @@ def _band(values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return med, q05, q95
 
 
+def fan(ax: Any, x: Any, mid: Any, lo: Any = None, hi: Any = None, color: str = "#1f77b4", label: str | None = None,
+        band_label: str | None = None, alpha: float = 0.2, line: str = "-", lw: float = 1.5, **line_kw: Any) -> None:
+    """The project's one fan chart: a median line and, when given, its band (5-95% unless the caller says)."""
+    if lo is not None and hi is not None:
+        ax.fill_between(x, lo, hi, color=color, alpha=alpha, linewidth=0, label=band_label)
+    ax.plot(x, mid, line, color=color, linewidth=lw, label=label, **line_kw)
+
+
 def _grid(n: int, cols: int = 3) -> tuple[int, int]:
     return (n + cols - 1) // cols, cols
 
@@ -345,9 +353,8 @@ def monthly_figure(arms: Sequence[Arm], path: str | os.PathLike[str], title: str
                     x = _month_x(arm.timeseries[0]["month"])
                     med, lo, hi = _band(values)
                     name = s.label if not multi else (arm.label if len(panel.series) == 1 else f"{arm.label}: {s.label}")
-                    ax.plot(x, med, s.style, color=color, linewidth=1.4, label=name)
-                    if len(values) > 1:
-                        ax.fill_between(x, lo, hi, color=color, alpha=0.2, linewidth=0)
+                    many = len(values) > 1
+                    fan(ax, x, med, lo if many else None, hi if many else None, color, name, line=s.style, lw=1.4)
                     drawn = True
             if drawn and (multi or len(panel.series) > 1):
                 ax.legend(fontsize=6.5, loc="best", framealpha=0.8)
@@ -394,9 +401,8 @@ def outcomes_figure(arms: Sequence[Arm], path: str | os.PathLike[str], title: st
             x = np.asarray([a for a, _ in pts])
             vals = np.asarray([[oc.get(name, {}).get(p, np.nan) for _, p in pts] for oc in arm.outcomes], dtype=float)
             med, lo, hi = _band(list(vals))
-            ax.plot(x, med, "-", color=color, linewidth=1.5, marker=".", markersize=3, label=arm.label)
-            if len(arm.outcomes) > 1:
-                ax.fill_between(x, lo, hi, color=color, alpha=0.2, linewidth=0)
+            many = len(arm.outcomes) > 1
+            fan(ax, x, med, lo if many else None, hi if many else None, color, arm.label, marker=".", markersize=3)
             xs_all += x.tolist()
             drawn = True
         obs = (observed or {}).get(name, {})
