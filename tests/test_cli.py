@@ -330,6 +330,26 @@ def test_atomic_folder_removes_everything_on_interrupt(tmp_path):
     assert os.listdir(tmp_path) == ["res"]
 
 
+def _wait_until_simulating(proc: subprocess.Popen, command: str, timeout: float = 60.0) -> None:
+    """Wait for the event, not for a time: the run is inside its simulation once the process that simulates
+    (the command itself for run, a Dask worker for compare) has spent 1.5 s of CPU after its imports."""
+    import psutil
+
+    me = psutil.Process(proc.pid)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the command ended before it could be interrupted"
+        try:
+            procs = [me] if command == "run" else [c for c in me.children(recursive=True) if "worker" in
+                                                   " ".join(c.cmdline()) or "spawn_main" in " ".join(c.cmdline())]
+            if any(sum(p.cpu_times()[:2]) > 1.5 + (2.0 if p is me else 0.0) for p in procs):
+                return
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    pytest.fail(f"{command} did not start simulating within {timeout:.0f} s")
+
+
 @pytest.mark.parametrize("command", ["run", "compare"])
 def test_ctrl_c_exits_130_and_leaves_nothing(command, tmp_path):
     out = tmp_path / "out"
@@ -337,7 +357,7 @@ def test_ctrl_c_exits_130_and_leaves_nothing(command, tmp_path):
     proc = subprocess.Popen([sys.executable, str(SIMULATE), *map(str, args), "--scale", "0.5", "--out", str(out)],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL)
-    time.sleep(3.0)  # inside the simulation (a run at this scale takes several seconds)
+    _wait_until_simulating(proc, command)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, (proc.returncode, stdout, stderr)
