@@ -89,8 +89,8 @@ def build_parser(commands: Mapping[str, Callable[..., int]]) -> Parser:
     r.set_defaults(func=commands["run"])
 
     c = sub.add_parser("compare", help="compare two scenarios over several seeds", description=(
-        "Run scenarios A and B with seeds 0..K-1 (the same seeds for both: common random numbers) in parallel "
-        "processes. Writes outcomes_by_seed.json, differences.json (A-B per seed and the median, 5% and 95% "
+        "Run scenarios A and B with seeds 0..K-1 (the same seeds for both: common random numbers) on a local Dask "
+        "cluster (or --scheduler). Writes outcomes_by_seed.json, differences.json (A-B per seed and the median, 5% and 95% "
         "quantiles over seeds, and each arm's median and quantiles), summary.csv, timeseries_by_seed.parquet, "
         "scenario_a.yaml, scenario_b.yaml, provenance.json, and fan charts fan_outcomes.png and fan_monthly.png "
         "(median and 5-95% band over seeds, with Wigan's observed values and England's dashed). Results do not "
@@ -100,7 +100,7 @@ def build_parser(commands: Mapping[str, Callable[..., int]]) -> Parser:
     c.add_argument("--seeds", type=seeds_arg, default=None, metavar="K",
                    help="number of seeds per arm, seeds 0..K-1 (default 5 when --scale is below 1, 3 at full scale)")
     c.add_argument("--workers", type=workers_arg, default=None, metavar="N",
-                   help="parallel worker processes (default min(2, CPUs)); results are the same for any N")
+                   help="local Dask worker processes (default min(2, CPUs)); results are the same for any N")
     c.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on an existing Dask scheduler (tcp://HOST:8786 or a scheduler file) instead of local "
                         "worker processes; results are the same")
@@ -141,7 +141,7 @@ def build_parser(commands: Mapping[str, Callable[..., int]]) -> Parser:
     a.add_argument("--no-sensitivity", action="store_true",
                    help="skip the one-at-a-time runs on the council's own inputs (about a fifth of the time)")
     a.add_argument("--workers", type=workers_arg, default=None, metavar="N",
-                   help="parallel worker processes (default min(2, CPUs)); results are the same for any N")
+                   help="local Dask worker processes (default min(2, CPUs)); results are the same for any N")
     a.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on an existing Dask scheduler (tcp://HOST:8786 or a scheduler file) instead of local "
                         "worker processes; results are the same")
