@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from model.outcomes import PERIOD_KINDS, REGISTRY
 from model.parameters import Scenario, month_index
@@ -47,6 +47,26 @@ __all__ = ["SweepError", "Parameter", "Output", "SweepDefinition", "load_sweep",
 
 TOP_KEYS = ("name", "description", "scenario", "set", "parameters", "design", "replicates", "scale", "outputs",
             "retries")
+
+
+class _SweepFile(BaseModel):
+    """The shape of a sweep file, checked by pydantic like every other file (unknown and missing keys, with file,
+    key and line); the values are checked below, where each check can say what would be right."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Any = None
+    description: Any = None
+    scenario: Any
+    set: Any = None
+    parameters: Any
+    design: Any = None
+    replicates: Any = None
+    scale: Any = None
+    outputs: Any
+    retries: Any = None
+
+
+assert tuple(_SweepFile.model_fields) == TOP_KEYS
 METHODS = ("grid", "lhs", "sobol", "morris")
 ALIASES = {"saltelli": "sobol", "latin": "lhs", "latin_hypercube": "lhs", "full_grid": "grid"}
 DESIGN_KEYS = {"grid": ("method",), "lhs": ("method", "samples", "seed"),
@@ -267,16 +287,10 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
     data, prov, text = _read(p, display)
     rd = _Reader(display, prov)
 
-    for k in data:
-        if k not in TOP_KEYS:
-            import difflib
-
-            guess = difflib.get_close_matches(k, TOP_KEYS, n=1, cutoff=0.6)
-            hint = f"did you mean {guess[0]!r}? " if guess else ""
-            raise rd.fail(k, f"unknown key {k!r} ({hint}allowed: {', '.join(TOP_KEYS)})")
-    for k in ("scenario", "parameters", "outputs"):
-        if k not in data:
-            raise SweepError(f"required key {k!r} is missing", display, k, None)
+    try:
+        _SweepFile.model_validate(data)
+    except ValidationError as exc:
+        raise yamlfile.from_validation(exc, prov, display, _SweepFile) from None
 
     name = data.get("name", p.stem)
     if not isinstance(name, str) or not name.strip():

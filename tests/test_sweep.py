@@ -128,6 +128,7 @@ def test_designs(tmp_path):
 
 BAD = [
     ("sweep: x\n", "sweep", 1, "unknown key 'sweep'"),
+    (SMALL.replace("outputs:", "outputz:"), "outputz", 8, "did you mean 'outputs'?"),
     (SMALL.replace("scale: 0.01", "scale: 2"), "scale", 7, "at most 1"),
     (SMALL.replace("deal.fidelity: [0.5, 1.0]", "deal.fidelity: [0.5, 1.5]"), "parameters.deal.fidelity", 4, "must be at most 1"),
     (SMALL.replace("deal.fidelity:", "deal.fidelty:"), "parameters.deal.fidelty", 4, "unknown parameter 'fidelty'"),
