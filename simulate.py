@@ -268,10 +268,10 @@ def cmd_sweep(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _jobqueue(kind: str, options: dict[str, Any]) -> Any:
-    from sweep.execute import jobqueue
+    from runs.executor import jobqueue_cluster
 
     try:
-        return jobqueue(kind, ROOT, **options)
+        return jobqueue_cluster(kind, root=ROOT, **options)
     except (ValueError, OSError) as exc:
         raise UsageError(f"--cluster {kind}: {exc}") from None
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.args import int_arg, results_table, scale_arg
+from cli.show import shown
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # python -m cli.calibration from elsewhere
@@ -212,16 +213,8 @@ def cmd_calibrate(args: argparse.Namespace, argv: Sequence[str] | None = None) -
                       f"[{_fmt(s['q05'])}, {_fmt(s['q95'])}]")
         con.print(t)
         con.print(f"stopped: {res.stop_reason}")
-        con.print(f"posterior: {_rel(res.posterior_path)} (+ .json); database and copy: {_rel(res.out_dir)}")
+        con.print(f"posterior: {shown(res.posterior_path)} (+ .json); database and copy: {shown(res.out_dir)}")
     return 0
-
-
-def _rel(p: Path) -> str:
-    try:
-        r = os.path.relpath(p)
-    except ValueError:
-        return str(p)
-    return str(p) if r.startswith("..") else r
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +236,7 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str] | None = None) ->
         recorded = (post.provenance.get("targets") or {}).get("sha256")
         notes = []
         if recorded and recorded != cal.targets.sha256:
-            notes.append(f"note: {_rel(cal.targets.path)} has changed since the calibration (sha256 differs)")
+            notes.append(f"note: {shown(cal.targets.path)} has changed since the calibration (sha256 differs)")
         try:
             if args.out is None:
                 Path("results").mkdir(exist_ok=True)
@@ -276,20 +269,20 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str] | None = None) ->
                  f"{res.settings['scale']:g}; median and 90% interval incl. observation noise")
         with outputs.atomic_folder(dest, args.force) as tmp:
             outputs.write_json(tmp / "validation.json", {
-                "posterior": {"file": _rel(post.path) if post.path else None,
+                "posterior": {"file": shown(post.path) if post.path else None,
                               "calibration_provenance": {k: post.provenance.get(k) for k in (
                                   "date", "calibration", "scenario", "scale", "generations_run", "simulations",
                                   "stop_reason", "git_commit")}},
-                "calibration": {"file": _rel(cal.path), "sha256": cal.sha256},
-                "targets": {"file": _rel(cal.targets.path), "sha256": cal.targets.sha256},
+                "calibration": {"file": shown(cal.path), "sha256": cal.sha256},
+                "targets": {"file": shown(cal.targets.path), "sha256": cal.targets.sha256},
                 "settings": res.settings, "coverage": res.coverage, "statistics": res.stats,
             })
             outputs.write_json(tmp / "predictive_runs.json", {"settings": res.settings, "runs": res.runs})
             fan_figure(res, cal.stats("all"), tmp / "fan_charts.png", title)
             outputs.write_json(tmp / outputs.MARKER, mprov.build(
                 command="validate", root=ROOT, argv=_argv(argv), started=started,
-                wall_time_s=time.perf_counter() - t0, posterior=_rel(post.path) if post.path else None,
-                calibration=_rel(cal.path), scenario=mprov.scenario_record(cal.loaded), workers=workers,
+                wall_time_s=time.perf_counter() - t0, posterior=shown(post.path) if post.path else None,
+                calibration=shown(cal.path), scenario=mprov.scenario_record(cal.loaded), workers=workers,
                 **{k: v for k, v in res.settings.items() if k != "noise"},
                 files=sorted(p.name for p in tmp.iterdir()) + [outputs.MARKER]))
     except (CalibrationError, ScenarioError) as exc:
@@ -311,7 +304,7 @@ def cmd_validate(args: argparse.Namespace, argv: Sequence[str] | None = None) ->
                 con.print(f"coverage of the 90% intervals, {role}: {c['inside']}/{c['total']} = {c['share']:.2f}")
         if res.settings["failed_runs"]:
             con.print(f"{res.settings['failed_runs']} of {res.settings['runs']} runs failed (see predictive_runs.json)")
-        con.print(f"results: {_rel(dest)}  ({time.perf_counter() - t0:.1f} s, {workers} workers)")
+        con.print(f"results: {shown(dest)}  ({time.perf_counter() - t0:.1f} s, {workers} workers)")
     return 0
 
 

@@ -22,13 +22,12 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-_int_arg = int_arg
 
 
 
-seed_arg = _int_arg("a seed", 0, 2**63 - 1)
-seeds_arg = _int_arg("the number of seeds", 1, 10_000)
-workers_arg = _int_arg("the number of workers", 1, 256)
+seed_arg = int_arg("a seed", 0, 2**63 - 1)
+seeds_arg = int_arg("the number of seeds", 1, 10_000)
+workers_arg = int_arg("the number of workers", 1, 256)
 
 
 def fraction_arg(text: str) -> float:
@@ -124,10 +123,10 @@ def build_parser(commands: Mapping[str, Callable[..., int]]) -> Parser:
     a.add_argument("--posterior", metavar="FILE", default=None,
                    help="posterior CSV (default calibration/posterior/wigan.csv if it exists; otherwise the scenario's "
                         "own values, chance only)")
-    a.add_argument("--draws", type=_int_arg("the number of draws", 1, 10_000), default=None, metavar="N",
+    a.add_argument("--draws", type=int_arg("the number of draws", 1, 10_000), default=None, metavar="N",
                    help="parameter sets drawn from the posterior (default 40)")
     a.add_argument("--seeds", type=seeds_arg, default=None, metavar="K", help="seeds per draw (default 2)")
-    a.add_argument("--start", type=_int_arg("the start year", 1990, 2100), default=None, metavar="YEAR",
+    a.add_argument("--start", type=int_arg("the start year", 1990, 2100), default=None, metavar="YEAR",
                    help="year the Deal starts (its whole timeline is shifted; default: as planned in the file)")
     a.add_argument("--fidelity", type=fraction_arg, default=None, metavar="F",
                    help="how fully the Deal is run, 0-1 (deal.fidelity; default: as planned)")
@@ -168,7 +167,7 @@ def build_parser(commands: Mapping[str, Callable[..., int]]) -> Parser:
         "Serve dealsim's web app (Mesa's SolaraViz on Solara; see docs/app.md) and print its address. Works "
         "without internet: Solara's front end is served from the bundled solara-assets. Stop it with Ctrl-C. "
         "The same app runs with 'solara run app.py'."))
-    w.add_argument("--port", type=_int_arg("the port", 0, 65535), default=8765, metavar="N",
+    w.add_argument("--port", type=int_arg("the port", 0, 65535), default=8765, metavar="N",
                    help="port to listen on (default 8765; 0 picks a free port)")
     w.add_argument("--host", default="localhost", metavar="HOST",
                    help="address to listen on (default localhost: only this computer)")
@@ -223,9 +222,9 @@ def add_sweep_commands(sub: Any, commands: Mapping[str, Callable[..., int]]) -> 
     s.add_argument("--shard", type=shard_arg, metavar="I/N",
                    help="run only the I-th of N disjoint parts (I from 1 to N), in this process, without Dask; "
                         "for array jobs: the N parts together are the whole sweep")
-    s.add_argument("--batch", type=_int_arg("the batch size", 1, 100_000), default=10, metavar="K",
+    s.add_argument("--batch", type=int_arg("the batch size", 1, 100_000), default=10, metavar="K",
                    help="finished runs per Parquet file (default 10; a batch is also written 10 s after its first run finished)")
-    s.add_argument("--retries", type=_int_arg("the number of retries", 0, 20), default=None, metavar="R",
+    s.add_argument("--retries", type=int_arg("the number of retries", 0, 20), default=None, metavar="R",
                    help="extra attempts for a run that raises (default: the sweep file's 'retries', else 2)")
     s.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
     s.add_argument("--force", action="store_true", help="if DIR holds a different sweep, delete its runs and start afresh")
@@ -233,10 +232,10 @@ def add_sweep_commands(sub: Any, commands: Mapping[str, Callable[..., int]]) -> 
     q = s.add_argument_group("options for --cluster slurm|pbs (each job runs one single-threaded worker per core)")
     q.add_argument("--queue", metavar="NAME", help="partition (SLURM) or queue (PBS)")
     q.add_argument("--account", metavar="NAME", help="account or project to charge")
-    q.add_argument("--cores", type=_int_arg("the cores per job", 1, 1024), default=8, metavar="N", help="cores per job (default 8)")
+    q.add_argument("--cores", type=int_arg("the cores per job", 1, 1024), default=8, metavar="N", help="cores per job (default 8)")
     q.add_argument("--memory", type=memory_arg, default="16GB", metavar="MEM", help="memory per job (default 16GB)")
     q.add_argument("--walltime", type=walltime_arg, default="01:00:00", metavar="HH:MM:SS", help="wall time per job (default 01:00:00)")
-    q.add_argument("--jobs", type=_int_arg("the number of jobs", 1, 10_000), default=1, metavar="J", help="jobs to start (default 1)")
+    q.add_argument("--jobs", type=int_arg("the number of jobs", 1, 10_000), default=1, metavar="J", help="jobs to start (default 1)")
     q.add_argument("--job-extra", action="append", default=[], metavar="DIRECTIVE",
                    help="extra scheduler directive, e.g. --job-extra='--qos=short' (repeatable)")
     q.add_argument("--prologue", action="append", default=[], metavar="COMMAND",
@@ -265,7 +264,7 @@ def add_sweep_commands(sub: Any, commands: Mapping[str, Callable[..., int]]) -> 
     a.add_argument("dir", metavar="DIR", help="sweep folder of a sobol or morris sweep")
     a.add_argument("--output", action="append", default=[], metavar="NAME@PERIOD",
                    help="analyse only this output (repeatable; default all)")
-    a.add_argument("--resamples", type=_int_arg("the number of resamples", 10, 100_000), default=1000, metavar="K",
+    a.add_argument("--resamples", type=int_arg("the number of resamples", 10, 100_000), default=1000, metavar="K",
                    help="bootstrap resamples for the confidence intervals (default 1000)")
     a.add_argument("--out", metavar="DIR2", help="result folder (default DIR/sensitivity, replaced each time)")
     a.add_argument("--force", action="store_true", help="replace --out if it exists and is a dealsim result folder")

@@ -213,16 +213,6 @@ def _is_num(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _show(x: Any) -> str:
-    if x is None:
-        return "nothing (null)"
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    if isinstance(x, (list, dict)):
-        return "a list" if isinstance(x, list) else "a group of keys (mapping)"
-    return repr(x)
-
-
 def _field_kind(key: str) -> tuple[str | None, str]:
     """('float'|'int'|'bool'|'str', '') for a scenario parameter, or (None, why not)."""
     parts = key.split(".")
@@ -276,7 +266,7 @@ def _override(base: LoadedScenario, values: dict[str, Any], rd: _Reader, report_
         return apply_overrides(base, values, source=rd.display)
     except ScenarioError as exc:
         (k, v), = values.items()
-        msg = exc.message if exc.key in ("", k) else f"with {k} = {_show(v)}: {exc.key}: {exc.message}"
+        msg = exc.message if exc.key in ("", k) else f"with {k} = {yamlfile.show(v)}: {exc.key}: {exc.message}"
         raise SweepError(msg, rd.display, report_key, rd.line(line_key)) from None
 
 
@@ -294,15 +284,15 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
 
     name = data.get("name", p.stem)
     if not isinstance(name, str) or not name.strip():
-        raise rd.fail("name", f"expected text, got {_show(name)}")
+        raise rd.fail("name", f"expected text, got {yamlfile.show(name)}")
     description = data.get("description", "")
     if not isinstance(description, str):
-        raise rd.fail("description", f"expected text, got {_show(description)}")
+        raise rd.fail("description", f"expected text, got {yamlfile.show(description)}")
 
     # Base scenario (relative to the sweep file), then the fixed overrides.
     ref = data["scenario"]
     if not isinstance(ref, str) or not ref.strip():
-        raise rd.fail("scenario", f"expected the path of a scenario file, got {_show(ref)}")
+        raise rd.fail("scenario", f"expected the path of a scenario file, got {yamlfile.show(ref)}")
     spath = Path(os.path.expanduser(ref))
     if not spath.is_absolute():
         spath = p.parent / spath
@@ -315,7 +305,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
 
     fixed = data.get("set") or {}
     if not isinstance(fixed, dict):
-        raise rd.fail("set", f"expected dotted keys and values (like 'deal.enabled: true'), got {_show(fixed)}")
+        raise rd.fail("set", f"expected dotted keys and values (like 'deal.enabled: true'), got {yamlfile.show(fixed)}")
     for k, v in fixed.items():
         kind, why = _field_kind(k)
         if kind is None:
@@ -327,12 +317,12 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
     if isinstance(design, str):
         design = {"method": design}
     if not isinstance(design, dict):
-        raise rd.fail("design", f"expected a method such as 'design: {{method: grid}}', got {_show(design)}")
+        raise rd.fail("design", f"expected a method such as 'design: {{method: grid}}', got {yamlfile.show(design)}")
     method = design.get("method")
     if method is None:
         raise rd.fail("design", "required key 'method' is missing (grid, lhs, sobol or morris)")
     if not isinstance(method, str) or ALIASES.get(method.lower(), method.lower()) not in METHODS:
-        raise rd.fail("design.method", f"expected one of {', '.join(METHODS)}, got {_show(method)}")
+        raise rd.fail("design.method", f"expected one of {', '.join(METHODS)}, got {yamlfile.show(method)}")
     method = ALIASES.get(method.lower(), method.lower())
     for k in design:
         if k not in DESIGN_KEYS[method]:
@@ -344,18 +334,18 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
                     "morris": "the number of trajectories"}[method]
             raise rd.fail("design", f"a {method} design needs 'samples': {what}")
         if not isinstance(samples, int) or isinstance(samples, bool) or not 2 <= samples <= 1_000_000:
-            raise rd.fail("design.samples", f"expected a whole number from 2 to 1000000, got {_show(samples)}")
+            raise rd.fail("design.samples", f"expected a whole number from 2 to 1000000, got {yamlfile.show(samples)}")
         if method == "sobol" and samples & (samples - 1):
             raise rd.fail("design.samples", f"a sobol design needs a power of 2 (such as 64 or 128), got {samples}")
     seed = design.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
-        raise rd.fail("design.seed", f"expected a whole number from 0 to 4294967295, got {_show(seed)}")
+        raise rd.fail("design.seed", f"expected a whole number from 0 to 4294967295, got {yamlfile.show(seed)}")
     second = design.get("second_order", False)
     if not isinstance(second, bool):
-        raise rd.fail("design.second_order", f"expected true or false, got {_show(second)}")
+        raise rd.fail("design.second_order", f"expected true or false, got {yamlfile.show(second)}")
     mlevels = design.get("levels", 4)
     if not isinstance(mlevels, int) or isinstance(mlevels, bool) or mlevels < 2 or mlevels % 2:
-        raise rd.fail("design.levels", f"expected an even whole number of at least 2 (Morris grid levels), got {_show(mlevels)}")
+        raise rd.fail("design.levels", f"expected an even whole number of at least 2 (Morris grid levels), got {yamlfile.show(mlevels)}")
 
     # Parameters.
     params_in = data["parameters"]
@@ -373,7 +363,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
         if isinstance(spec, list):
             spec = {"levels": spec}
         if not isinstance(spec, dict):
-            raise rd.fail(pkey, f"expected a list of levels or a mapping with 'levels' or 'range', got {_show(spec)}")
+            raise rd.fail(pkey, f"expected a list of levels or a mapping with 'levels' or 'range', got {yamlfile.show(spec)}")
         for k in spec:
             if k not in ("levels", "range", "n"):
                 raise rd.fail(f"{pkey}.{k}", f"unknown key {k!r} (allowed: levels, range, n)")
@@ -386,14 +376,14 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
             if method != "grid":
                 raise rd.fail(pkey, f"a {method} design samples each parameter from a range: write 'range: [low, high]'")
             if not isinstance(levels, list) or not levels:
-                raise rd.fail(f"{pkey}.levels", f"expected a non-empty list of values, got {_show(levels)}")
+                raise rd.fail(f"{pkey}.levels", f"expected a non-empty list of values, got {yamlfile.show(levels)}")
             if kind == "float":  # whole numbers written for a number parameter are numbers
                 levels = [float(v) if _is_num(v) else v for v in levels]
             seen: list[Any] = []
             for i, v in enumerate(levels):
                 lk = next((c for c in (f"{pkey}.levels[{i}]", f"{pkey}[{i}]") if c in prov), pkey)
                 if any(v == w and type(v) is type(w) for w in seen):
-                    raise SweepError(f"level {_show(v)} is given twice", display, pkey, rd.line(lk))
+                    raise SweepError(f"level {yamlfile.show(v)} is given twice", display, pkey, rd.line(lk))
                 seen.append(v)
                 _override(base, {key: v}, rd, pkey, lk)
             parameters.append(Parameter(key, kind, levels=tuple(levels)))
@@ -402,7 +392,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
         if kind not in ("float", "int"):
             raise rd.fail(f"{pkey}.range", f"a range needs a number parameter; {key!r} is {'true/false' if kind == 'bool' else 'text'}: give 'levels'")
         if not (isinstance(rng, list) and len(rng) == 2 and all(_is_num(x) and math.isfinite(x) for x in rng)):
-            raise rd.fail(f"{pkey}.range", f"expected [low, high], two numbers, got {_show(rng)}")
+            raise rd.fail(f"{pkey}.range", f"expected [low, high], two numbers, got {yamlfile.show(rng)}")
         lo, hi = rng
         if kind == "int" and not all(float(x).is_integer() for x in rng):
             raise rd.fail(f"{pkey}.range", f"{key!r} is a whole number: expected whole-number bounds, got {rng}")
@@ -415,7 +405,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
             if n is None:
                 raise rd.fail(pkey, "a grid needs levels: write 'levels: [...]', or 'range: [low, high]' with 'n: K' evenly spaced levels")
             if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= 10_000:
-                raise rd.fail(f"{pkey}.n", f"expected a whole number of levels from 2 to 10000, got {_show(n)}")
+                raise rd.fail(f"{pkey}.n", f"expected a whole number of levels from 2 to 10000, got {yamlfile.show(n)}")
             vals = [lo + (hi - lo) * i / (n - 1) for i in range(n)]
             levels = [int(round(v)) for v in vals] if kind == "int" else [float(v) for v in vals]
             if len(set(levels)) < len(levels):
@@ -431,13 +421,13 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
     # Replicates, scale, outputs, retries.
     reps = data.get("replicates", 1)
     if not isinstance(reps, int) or isinstance(reps, bool) or not 1 <= reps <= 10_000:
-        raise rd.fail("replicates", f"expected a whole number of seeds per point from 1 to 10000, got {_show(reps)}")
+        raise rd.fail("replicates", f"expected a whole number of seeds per point from 1 to 10000, got {yamlfile.show(reps)}")
     scale = data.get("scale", 1.0)
     if not _is_num(scale) or not math.isfinite(scale) or not 0 < scale <= 1:
-        raise rd.fail("scale", f"must be above 0 and at most 1 (the share of the borough simulated), got {_show(scale)}")
+        raise rd.fail("scale", f"must be above 0 and at most 1 (the share of the borough simulated), got {yamlfile.show(scale)}")
     retries = data.get("retries", 2)
     if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 20:
-        raise rd.fail("retries", f"expected a whole number from 0 to 20, got {_show(retries)}")
+        raise rd.fail("retries", f"expected a whole number from 0 to 20, got {yamlfile.show(retries)}")
     outs_in = data["outputs"]
     if not isinstance(outs_in, list) or not outs_in:
         raise rd.fail("outputs", "expected a list such as ['hle_male@2017-19', 'good_health_share@final']")
@@ -447,7 +437,7 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
         okey = f"outputs[{i}]"
         if not isinstance(item, str) or item.count("@") != 1:
             raise SweepError(f"expected NAME@PERIOD (an outcome at a period, such as hle_male@2017-19) or "
-                             f"NAME@final (a monthly column's last value), got {_show(item)}", display, okey, rd.line(okey))
+                             f"NAME@final (a monthly column's last value), got {yamlfile.show(item)}", display, okey, rd.line(okey))
         nm, per = (s.strip() for s in item.split("@"))
         if per == "final":
             if nm not in TIMESERIES:

@@ -21,13 +21,13 @@ from . import design, engines, storage
 from .definition import SweepDefinition
 from .runner import RunContext
 
-__all__ = ["Engine", "SweepReport", "run_sweep", "jobqueue"]
+__all__ = ["Engine", "SweepReport", "run_sweep"]
 
 
 @dataclass(frozen=True)
 class Engine:
     """Where the runs execute: 'local' (a Dask cluster of `workers` processes), 'scheduler' (an existing Dask
-    scheduler at `scheduler`), 'slurm'/'pbs' (dask-jobqueue, `jobs` jobs made with `jobqueue`'s options) or
+    scheduler at `scheduler`), 'slurm'/'pbs' (dask-jobqueue, `jobs` jobs made with the `jobqueue` options) or
     'shard' (the `shard` = (I, N) part in this process, without Dask)."""
 
     kind: str = "local"
@@ -51,11 +51,6 @@ class SweepReport:
     workers: int | None = None
     wall_s: float = 0.0
     interrupted: BaseException | None = None
-
-
-def jobqueue(kind: str, root: Path, **options: Any) -> Any:
-    """A dask-jobqueue cluster (SLURM or PBS) from the command line's options."""
-    return executor.jobqueue_cluster(kind, root=root, **options)
 
 
 def run_sweep(defn: SweepDefinition, out: str | os.PathLike[str], engine: Engine, *, root: Path,
@@ -107,7 +102,7 @@ def run_sweep(defn: SweepDefinition, out: str | os.PathLike[str], engine: Engine
                 elif engine.kind in executor.JOBQUEUE_KINDS:
                     from distributed import Client
 
-                    cluster = jobqueue(engine.kind, root, **engine.jobqueue)
+                    cluster = executor.jobqueue_cluster(engine.kind, root=root, **engine.jobqueue)
                     cluster.scale(jobs=engine.jobs)
                     client = Client(cluster)
                 else:

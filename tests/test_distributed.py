@@ -37,19 +37,6 @@ outputs:
   - good_health_share@final
 """
 
-TARGETS = """
-targets:
-  - name: hle_male
-    outcome: hle_male
-    source: test
-    unit: years
-    measure: value
-    sd: 1.0
-    fit: {2009-11: 58.9}
-    holdout: {2010-12: 59.5}
-"""
-
-
 def simulate(*args: object, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
     p = subprocess.run([sys.executable, str(SIMULATE), *map(str, args)], capture_output=True, text=True, cwd=ROOT,
                        timeout=timeout, stdin=subprocess.DEVNULL, env=env)
@@ -139,23 +126,9 @@ def test_compare_through_an_external_scheduler_equals_the_local_one(scheduler, t
 def test_a_tiny_calibration_and_its_validation_through_an_external_scheduler(scheduler, tmp_path):
     """calibrate --scheduler runs pyabc's Dask sampler on the external workers and writes a posterior; validating
     that posterior through the scheduler gives the statistics of validating it in this process."""
-    (tmp_path / "targets.yaml").write_text(textwrap.dedent(TARGETS).lstrip())
-    cal = tmp_path / "tiny.yaml"
-    cal.write_text(textwrap.dedent(f"""\
-        scenario: {WIGAN}
-        targets: targets.yaml
-        simulation: {{scale: 0.01, end: "2012-12"}}
-        abc:
-          population_size: 6
-          max_generations: 1
-          min_epsilon: 0.0
-          max_walltime_minutes: 10
-          min_acceptance_rate: 0.0
-        parameters:
-          health.threshold_male:
-            prior: {{uniform: [2.2, 2.8]}}
-            reason: "test"
-        """))
+    from test_calibration import tiny_calibration  # the tiny calibration the calibration tests use
+
+    cal = tiny_calibration(tmp_path, generations=1)
     simulate("calibrate", cal, "--out", tmp_path / "out", "--scheduler", scheduler, "--quiet")
     post_csv = tmp_path / "posterior" / "tiny.csv"
     assert post_csv.is_file()
