@@ -1,7 +1,7 @@
 """Council finance: a budget cut by austerity, spending by line, council tax, investment, savings.
 
 All money is in GBP m per year at full borough scale (2010/11 prices), recorded monthly as annual rates.
-  budget    = baseline - required cut (ramped from cuts_start to cuts_end) + (council tax - its 2010 level)
+  budget    = baseline - required cut (ramped from cuts_start to cuts_end, or along cut_path) + (council tax - its 2010 level)
   lines     = staff (workforce x cost) + home care + council-funded care homes + reablement + community
               fund + care home fund + training + other services
   other services absorb what is left, but not below `other_services_floor` of their 2010 level; below
@@ -15,6 +15,8 @@ net savings and payback come out of the accounting, not an assumption.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .parameters import FinanceParams, month_index
 
@@ -47,6 +49,14 @@ class Finance:
         r = ramp(m, month_index(self.p.cuts_start), month_index(self.p.cuts_end))
         return self.p.workforce_baseline * (1.0 - self.p.workforce_reduction * min(1.0, r * 1.6))
 
+    def cut_share(self, m: int) -> float:
+        """Share of the required savings cut by month m: the front-loaded path if given, else a straight ramp."""
+        path = self.p.cut_path
+        if not path:
+            return ramp(m, month_index(self.p.cuts_start), month_index(self.p.cuts_end))
+        months = [month_index(k) for k in path]
+        return float(np.interp(m, months, list(path.values())))
+
     def update_tax(self, fy: int, frozen: bool) -> None:
         """Once per financial year: rise, or freeze with a freeze grant."""
         if self.tax_fy == fy:
@@ -69,7 +79,7 @@ class Finance:
             "training": training_gbp_m * 12,
         }
         committed = sum(lines.values())
-        cut = p.savings_required_gbp_m * ramp(m, month_index(p.cuts_start), month_index(p.cuts_end))
+        cut = p.savings_required_gbp_m * self.cut_share(m)
         budget = p.baseline_budget_gbp_m - cut + (self.tax - p.council_tax_gbp_m)
         if self.other_2010 is None or m <= self.fix_month:
             # Fixed at the first recorded month, before cuts and before any Deal: identical in both arms.

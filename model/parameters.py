@@ -106,8 +106,8 @@ class HealthParams(Strict):
     protection_months: float = P(12.0, "months", 1.0, 60.0, "Time for the protective effect of connection and support to build up or wear off (prior).")
     w_connectedness: float = P(0.5, "frailty SD per unit connectedness", 0.0, 1.5, "Isolated vs connected: OR 1.29 mortality (Holt-Lunstad 2015) = ln(1.29)/0.45 = 0.57 SD; shrunk for confounding.")
     w_volunteering: float = P(0.25, "frailty SD", 0.0, 1.0, "Volunteers' mortality RR 0.78 (0.66-0.90, Jenkinson 2013) = 0.55 SD; halved because it is observational.")
-    w_group: float = P(0.2, "frailty SD", 0.0, 1.0, "Joining one group: 24% lower depression relapse (Cruwys 2013); prior.")
-    w_self_help: float = P(0.15, "frailty SD at full trust and full campaign", 0.0, 1.0, "Citizen side of the Deal (look after your own health); Wigan smoking fell 30% to 15.6% (CONFED_2019) - prior, not causal.")
+    w_group: float = P(0.2, "frailty SD", -1.0, 1.0, "Joining one group: 24% lower depression relapse (Cruwys 2013); prior. Negative values (harm) are allowed so a calibration prior can put mass on them.")
+    w_self_help: float = P(0.15, "frailty SD at full trust and full campaign", -1.0, 1.0, "Citizen side of the Deal (look after your own health); Wigan smoking fell 30% to 15.6% (CONFED_2019) - prior, not causal. Negative values (harm: services stepping back further than residents can) are allowed.")
     w_reablement: float = P(0.5, "frailty SD, decaying", 0.0, 2.0, "Reablement cuts later social-care use by 60% over a year (Glendinning 2010); benefit lasts up to 2 years (SPRU).")
     w_home_care: float = P(0.2, "frailty SD", 0.0, 1.0, "Support received at home slows decline (prior).")
     care_home_min_age: float = P(65.0, "years", 0.0, 120.0, "Only residents this old are placed in care homes: younger adults' admissions are 2% of the older rate (14.6 vs 578-659 per 100,000, Nuffield Trust) and outside ASCOF 2A(2).")
@@ -198,7 +198,7 @@ class FrontDoorParams(Strict):
     strengths_community: float = P(0.45, "probability at full local capacity", 0.0, 1.0, "Strengths-based conversation ending in a community connection (Harrow: new long-term support 7.2 -> 5.5 a week; prior).")
     strengths_reablement: float = P(0.25, "probability", 0.0, 1.0, "Strengths-based conversation ending in reablement (prior).")
     strengths_home_care_reduction: float = P(0.35, "relative reduction", 0.0, 1.0, "Fewer long-term packages; 'near-halving' claimed (Guardian 2016, weak), Harrow -24% (Partners4Change).")
-    strengths_care_home_reduction: float = P(0.3, "relative reduction", 0.0, 1.0, "Fewer placements after strengths-based conversations (prior).")
+    strengths_care_home_reduction: float = P(0.3, "relative reduction", -0.5, 1.0, "Fewer placements after strengths-based conversations (prior); negative = more placements than an assessment-led conversation.")
     home_care_exit_rate: float = P(0.03, "per month", 0.0, 0.2, "Recovery out of a long-term package (prior).")
     home_care_to_care_home: float = P(0.08, "per month at care-home level need", 0.0, 1.0, "Placement from home care once need reaches care-home level (prior).")
 
@@ -255,7 +255,26 @@ class FinanceParams(Strict):
     tax_changes_from: int = P(2011, "financial year start", 1990, 2100, "First financial year in which council tax rises (or is frozen): the model's 2010 level is the base.")
     workforce_front_loading: float = P(1.6, "ratio", 1.0, 5.0, "Headcount cuts run ahead of the savings: the whole reduction is reached 1/1.6 = 62% of the way through the cuts (prior; about 1,000 fewer by 2015, KF_NEWSTART).")
 
+    cut_path: dict[str, float] | None = Field(None, json_schema_extra={"unit": "YYYY-MM: fraction of savings_required_gbp_m", "range": [0.0, 1.0], "source": "Optional front-loaded path of the cut: cumulative fraction of the required savings reached by each month, linear between points, the last value held after; none = a straight ramp from cuts_start to cuts_end. Wigan's path is its reported cumulative savings (council_finance.cumulative_savings_gbp_m) over the GBP 160m target."}, description="Front-loaded path of the cut (cumulative fraction of savings_required by month).")
+
     _m = field_validator("cuts_start", "cuts_end")(classmethod(lambda cls, v: _check_month(v)))
+
+    @field_validator("cut_path")
+    @classmethod
+    def _path(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is None:
+            return v
+        if len(v) < 2:
+            raise ValueError("a cut path needs at least two points (month: fraction)")
+        months = [month_index(_check_month(str(k))) for k in v]
+        if months != sorted(months) or len(set(months)) != len(months):
+            raise ValueError("the cut path's months must be in increasing order")
+        values = list(v.values())
+        if any(not 0.0 <= x <= 1.0 for x in values):
+            raise ValueError("each point of the cut path is a fraction of the required savings, between 0 and 1")
+        if any(b < a for a, b in zip(values, values[1:])):
+            raise ValueError("the cut path is cumulative: its fractions must not fall")
+        return {str(k): float(x) for k, x in v.items()}
 
 
 class ContextParams(Strict):
