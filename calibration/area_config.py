@@ -1,0 +1,268 @@
+"""The multi-area calibration's settings (``calibration/areas.yaml``): arms, shared parameters, hyperparameters.
+
+Read through the project's one YAML reader, so a mistake is one line naming the file, the key and the line.
+Each parameter has a prior (uniform or normal, a normal truncated to the design box) and a design box, the
+range the simulator is run over; the box must hold the prior's bulk and lie inside the parameter's allowed
+range in the schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from scipy import stats
+
+from model import yamlfile
+
+from .config import CalibrationError
+
+__all__ = ["AreaPrior", "Arm", "AreaCalibration", "load_area_calibration"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _pair(v: list[float], what: str) -> list[float]:
+    if not all(math.isfinite(x) for x in v):
+        raise ValueError(f"the {what} must be finite numbers")
+    return v
+
+
+class AreaPrior(_Strict):
+    """``uniform: [low, high]`` or ``normal: [mean, sd]`` (truncated to the design box)."""
+
+    uniform: list[float] | None = Field(None, min_length=2, max_length=2)
+    normal: list[float] | None = Field(None, min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _one(self) -> "AreaPrior":
+        if (self.uniform is None) == (self.normal is None):
+            raise ValueError("give exactly one of uniform: [low, high] or normal: [mean, sd]")
+        if self.uniform is not None:
+            lo, hi = _pair(self.uniform, "bounds")
+            if not lo < hi:
+                raise ValueError(f"the lower bound must be below the upper bound (got [{lo:g}, {hi:g}])")
+        if self.normal is not None:
+            _, sd = _pair(self.normal, "mean and sd")
+            if not sd > 0:
+                raise ValueError(f"the sd must be positive (got {sd:g})")
+        return self
+
+    def describe(self) -> str:
+        if self.uniform is not None:
+            return f"uniform({self.uniform[0]:g}, {self.uniform[1]:g})"
+        return f"normal({self.normal[0]:g}, {self.normal[1]:g})"
+
+    def scaled(self, factor: float) -> "AreaPrior":
+        """The same prior with its width multiplied by `factor` about its centre (prior sensitivity)."""
+        if self.uniform is not None:
+            lo, hi = self.uniform
+            c, h = (lo + hi) / 2, (hi - lo) / 2 * factor
+            return AreaPrior(uniform=[c - h, c + h])
+        return AreaPrior(normal=[self.normal[0], self.normal[1] * factor])
+
+    def logpdf(self, x: np.ndarray, box: tuple[float, float]) -> np.ndarray:
+        """Log density (up to a constant) inside the design box, -inf outside it and outside a uniform's range."""
+        lo, hi = box
+        out = np.where((x >= lo) & (x <= hi), 0.0, -np.inf)
+        if self.uniform is not None:
+            return np.where((x >= self.uniform[0]) & (x <= self.uniform[1]), out, -np.inf)
+        m, s = self.normal
+        return out - 0.5 * ((x - m) / s) ** 2
+
+    def interval90(self, box: tuple[float, float]) -> tuple[float, float]:
+        """The prior's central 90% interval (inside the design box)."""
+        if self.uniform is not None:
+            lo, hi = max(self.uniform[0], box[0]), min(self.uniform[1], box[1])
+            return lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo)
+        m, s = self.normal
+        a, b = (box[0] - m) / s, (box[1] - m) / s
+        d = stats.truncnorm(a, b, loc=m, scale=s)
+        return float(d.ppf(0.05)), float(d.ppf(0.95))
+
+
+class _Param(_Strict):
+    prior: AreaPrior
+    design: list[float] = Field(min_length=2, max_length=2)
+    reason: str = Field(min_length=1)
+
+    @field_validator("design")
+    @classmethod
+    def _box(cls, v: list[float]) -> list[float]:
+        lo, hi = _pair(v, "design bounds")
+        if not lo < hi:
+            raise ValueError(f"the design box's lower bound must be below its upper bound (got [{lo:g}, {hi:g}])")
+        return v
+
+    @model_validator(mode="after")
+    def _inside(self) -> "_Param":
+        lo, hi = self.design
+        if self.prior.uniform is not None and (self.prior.uniform[0] < lo or self.prior.uniform[1] > hi):
+            raise ValueError(f"the prior {self.prior.describe()} must lie inside the design box [{lo:g}, {hi:g}]")
+        if self.prior.normal is not None and not lo <= self.prior.normal[0] <= hi:
+            raise ValueError(f"the prior's mean must lie inside the design box [{lo:g}, {hi:g}]")
+        return self
+
+
+class _Arm(_Strict):
+    scenario: str = Field(min_length=1)
+    area: str = Field(min_length=1)
+    deal: bool | None = None          # None: as the scenario says
+    shift_years: int = 0              # move the Deal's whole timeline (placebo in time)
+    end: str | None = None
+
+    @field_validator("end")
+    @classmethod
+    def _month(cls, v: str | None) -> str | None:
+        import re
+
+        if v is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
+            raise ValueError(f"expected a month as 'YYYY-MM' in quotes, got {v!r}")
+        return v
+
+
+class _Design(_Strict):
+    scale: float = Field(gt=0, le=1)
+    end: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    size: int = Field(ge=2, le=1_000_000)
+    seed: int = Field(ge=0)
+
+
+class _Hyper(_Strict):
+    half_normal: float = Field(gt=0)
+    unit: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+
+
+class _Fit(_Strict):
+    draws: int = Field(4000, ge=10)
+    walkers: int = Field(64, ge=4)
+    steps: int = Field(6000, ge=10)
+    seed: int = Field(1, ge=0)
+
+
+HYPER_NAMES = ("tau_hle_level", "tau_hle_trend", "tau_le_level", "tau_2a2_level", "tau_2b1_level", "tau_dtoc_level",
+               "sigma_2a2", "sigma_2b1", "sigma_dtoc")
+
+
+class _File(_Strict):
+    targets: str = Field(min_length=1)
+    design: _Design
+    arms: dict[str, _Arm] = Field(min_length=1)
+    parameters: dict[str, _Param] = Field(min_length=1)
+    hyper: dict[str, _Hyper]
+    fit: _Fit = _Fit()
+
+    @model_validator(mode="after")
+    def _hyper_names(self) -> "_File":
+        missing = [h for h in HYPER_NAMES if h not in self.hyper]
+        extra = [h for h in self.hyper if h not in HYPER_NAMES]
+        if missing or extra:
+            raise ValueError(f"hyper: needs exactly {', '.join(HYPER_NAMES)}"
+                             + (f"; missing {', '.join(missing)}" if missing else "")
+                             + (f"; unknown {', '.join(extra)}" if extra else ""))
+        return self
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    area: str
+    loaded: Any            # model.scenario.LoadedScenario
+    overrides: dict[str, Any]
+    end: str
+
+
+@dataclass(frozen=True)
+class AreaCalibration:
+    path: Path
+    sha256: str
+    targets_path: Path
+    scale: float
+    end: str
+    size: int
+    seed: int
+    arms: dict[str, Arm]
+    priors: dict[str, AreaPrior]
+    boxes: dict[str, tuple[float, float]]
+    reasons: dict[str, str]
+    hyper: dict[str, _Hyper]
+    fit: _Fit
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.priors)
+
+    def with_seed(self, seed: int) -> "AreaCalibration":
+        from dataclasses import replace
+
+        return replace(self, seed=seed)
+
+
+def _resolve(base: Path, ref: str) -> Path:
+    p = Path(os.path.expanduser(ref))
+    return p if p.is_absolute() else base / p
+
+
+def load_area_calibration(path: str | os.PathLike[str]) -> AreaCalibration:
+    """Read and check ``areas.yaml``; raise CalibrationError (or ScenarioError) naming the file, key and line."""
+    from model.adoption import shifted_timeline
+    from model.scenario import ScenarioError, apply_overrides, load_scenario
+
+    shown = os.fspath(path)
+    data, prov, raw = yamlfile.read(path, what="multi-area calibration file", example="targets: targets/areas.yaml")
+    lines = {k: line for k, (_, line) in prov.items()}
+    if not isinstance(data, dict):
+        raise CalibrationError("expected a mapping with keys targets, design, arms, parameters, hyper", shown)
+    try:
+        f = _File.model_validate(data, strict=True)
+    except ValidationError as exc:
+        raise yamlfile.from_validation(exc, prov, shown, _File) from None
+    here = Path(os.path.expanduser(shown)).resolve().parent
+    targets = _resolve(here, f.targets)
+    if not targets.is_file():
+        raise CalibrationError(f"targets file {f.targets!r} not found (looked for {targets})", shown, "targets",
+                               lines.get("targets"))
+    arms: dict[str, Arm] = {}
+    for name, a in f.arms.items():
+        where = f"arms.{name}"
+        sp = _resolve(here, a.scenario)
+        if not sp.is_file():
+            raise CalibrationError(f"scenario file {a.scenario!r} not found (looked for {sp})", shown,
+                                   where + ".scenario", lines.get(where + ".scenario", lines.get(where)))
+        loaded = load_scenario(sp)
+        ov: dict[str, Any] = {}
+        if a.deal is not None:
+            ov["deal.enabled"] = a.deal
+        if a.shift_years:
+            ov.update(shifted_timeline(loaded.scenario.deal, a.shift_years))
+        end = a.end or f.design.end
+        ov["time.end"] = end
+        try:
+            apply_overrides(loaded, ov, source=shown)
+        except ScenarioError as exc:
+            raise CalibrationError(exc.message, shown, where, lines.get(where)) from None
+        arms[name] = Arm(name, a.area, loaded, ov, end)
+    for key, par in f.parameters.items():
+        where = f"parameters.{key}"
+        any_arm = next(iter(arms.values()))
+        for bound in par.design:
+            try:
+                apply_overrides(any_arm.loaded, {key: float(bound)}, source=shown)
+            except ScenarioError as exc:
+                raise CalibrationError(f"design box {par.design}: {exc.message}", shown, where + ".design",
+                                       lines.get(where + ".design", lines.get(where))) from None
+    return AreaCalibration(
+        path=Path(os.path.expanduser(shown)).resolve(), sha256=hashlib.sha256(raw).hexdigest(),
+        targets_path=targets.resolve(), scale=float(f.design.scale), end=f.design.end, size=f.design.size,
+        seed=f.design.seed, arms=arms, priors={k: p.prior for k, p in f.parameters.items()},
+        boxes={k: (float(p.design[0]), float(p.design[1])) for k, p in f.parameters.items()},
+        reasons={k: p.reason for k, p in f.parameters.items()}, hyper=dict(f.hyper), fit=f.fit)

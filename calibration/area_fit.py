@@ -1,0 +1,186 @@
+"""The multi-area posterior: the emulated likelihood sampled by MCMC (emcee's affine-invariant ensemble).
+
+Every fit is a choice of figures (which series, which areas, data known by when) and of which arm predicts each
+area; the emulators are fitted once per design, so the primary fit, the revised-series fit, the held-out
+validation fit, the placebos, the prior-sensitivity fits and the parameter recovery are all cheap refits on the
+same design.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .area_config import AreaCalibration
+from .area_design import Design
+from .area_targets import AreaTargets, Obs, transform
+from .emulator import Emulator, fit_emulator
+from .likelihood import HYPER, OFFSETS, build_blocks, log_likelihood
+
+__all__ = ["fit_emulators", "FitSpec", "Fit", "run_fit", "prior_draws", "effect_names"]
+
+
+def fit_emulators(cal: AreaCalibration, design: Design, targets: AreaTargets,
+                  extra: dict[str, list[str]] | None = None) -> dict[str, Emulator]:
+    """One emulator per arm for the statistics the targets use (on their noise scale), plus the raw statistics
+    in `extra[arm]`; and one per (treated arm, untreated twin) for the paired differences named by
+    `effect_names` (key "effect:<arm>")."""
+    lo = np.array([cal.boxes[k][0] for k in cal.keys])
+    hi = np.array([cal.boxes[k][1] for k in cal.keys])
+    kind_of = {o.stat: o.kind for o in targets.obs}
+    out: dict[str, Emulator] = {}
+    for arm, cols in design.stats.items():
+        y = {}
+        for s, kind in kind_of.items():
+            if s in cols:
+                y[s] = transform(kind, cols[s])
+        for s in (extra or {}).get(arm, []):
+            if s in cols:
+                y["raw:" + s] = cols[s]
+        out[arm] = fit_emulator(cal.keys, lo, hi, design.theta, y)
+    for treated, twin in TWINS.items():
+        if treated in design.stats and twin in design.stats:
+            a, b = design.stats[treated], design.stats[twin]
+            y = {s: a[s] - b[s] for s in effect_names(treated) if s in a and s in b}
+            out["effect:" + treated] = fit_emulator(cal.keys, lo, hi, design.theta, y)
+    return out
+
+
+TWINS = {"wigan": "wigan_no_deal", "wigan_deal_2010": "wigan_no_deal", "barnsley_deal": "barnsley",
+         "doncaster_deal": "doncaster", "bolton_deal": "bolton"}
+
+
+def effect_names(arm: str) -> list[str]:
+    """The effects reported: HLE on true prevalence, care-home admissions, delayed transfers, savings."""
+    if arm == "wigan_deal_2010":
+        return [f"hle_{s}_true[2011-13]" for s in ("male", "female")]
+    return ([f"hle_{s}_true[{p}]" for s in ("male", "female") for p in ("2015-17", "2017-19")]
+            + [f"hle_{s}[{p}]" for s in ("male", "female") for p in ("2015-17", "2017-19")]
+            + ["care_home_admissions_65plus_per_100k[2017/18]", "delayed_transfers_per_100k[2017/18]",
+               "cumulative_savings_gbp_m[2017]", "cumulative_savings_gbp_m[2019]"])
+
+
+@dataclass
+class FitSpec:
+    """Which figures, which arms, which priors."""
+
+    name: str
+    series: set[str]                       # e.g. {"hle_original", "life_expectancy", ...}
+    arms: dict[str, str]                   # area -> arm
+    known_by: float | None = None
+    prior_scale: float = 1.0               # prior widths multiplied by this (sensitivity)
+    observed: dict[str, float] | None = None   # replace the figures (by stat@area) with these (recovery)
+    seed: int = 1
+
+
+@dataclass
+class Fit:
+    spec: FitSpec
+    keys: list[str]                        # theta keys, then hyper, then offsets
+    draws: np.ndarray                      # posterior draws x parameters
+    logp: np.ndarray
+    ess: float
+    tau: np.ndarray
+    acceptance: float
+    logp_trace: list[float]               # mean log posterior per tenth of the chain
+    obs: list[Obs]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def theta(self, n_theta: int) -> np.ndarray:
+        return self.draws[:, :n_theta]
+
+    def column(self, name: str) -> np.ndarray:
+        return self.draws[:, self.keys.index(name)]
+
+
+def _prior_logpdf(cal: AreaCalibration, scale: float, x: np.ndarray, n_off: int) -> np.ndarray:
+    d = len(cal.keys)
+    lp = np.zeros(x.shape[0])
+    for i, k in enumerate(cal.keys):
+        lp = lp + cal.priors[k].scaled(scale).logpdf(x[:, i], cal.boxes[k])
+    for j, h in enumerate(HYPER):
+        v = x[:, d + j]
+        s = cal.hyper[h].half_normal
+        lp = lp + np.where(v >= 0, -0.5 * (v / s) ** 2, -np.inf)
+    for j in range(n_off):
+        v = x[:, d + len(HYPER) + j]
+        s = (1.0, 2.0)[j]
+        lp = lp - 0.5 * (v / s) ** 2
+    return lp
+
+
+def prior_draws(cal: AreaCalibration, n: int, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+    """Draws of theta from the priors (normal ones truncated to the design box)."""
+    out = np.empty((n, len(cal.keys)))
+    for i, k in enumerate(cal.keys):
+        p, (lo, hi) = cal.priors[k].scaled(scale), cal.boxes[k]
+        if p.uniform is not None:
+            a, b = max(p.uniform[0], lo), min(p.uniform[1], hi)
+            out[:, i] = rng.uniform(a, b, n)
+        else:
+            m, s = p.normal
+            out[:, i] = stats.truncnorm.rvs((lo - m) / s, (hi - m) / s, loc=m, scale=s, size=n, random_state=rng)
+    return out
+
+
+def run_fit(cal: AreaCalibration, targets: AreaTargets, emulators: dict[str, Emulator], spec: FitSpec, *,
+            walkers: int | None = None, steps: int | None = None, draws: int | None = None) -> Fit:
+    """Sample the posterior of one fit; the second half of the chain is kept, thinned to `draws`."""
+    import emcee
+
+    walkers = walkers or cal.fit.walkers
+    steps = steps or cal.fit.steps
+    draws = draws or cal.fit.draws
+    obs = targets.select(series=spec.series, areas=set(spec.arms), known_by=spec.known_by)
+    if spec.observed is not None:
+        obs = [Obs(o.series, o.kind, o.area, o.sex, o.period, o.stat, spec.observed[f"{o.stat}@{o.area}"], o.raw,
+                   o.t, o.first_year, o.end_year) for o in obs]
+    blocks = build_blocks(targets, obs, spec.arms, emulators)
+    d = len(cal.keys)
+    has_revised = "hle_revised" in spec.series
+    n_off = 2 if has_revised else 1
+    names = list(cal.keys) + list(HYPER) + list(OFFSETS[:n_off])
+    arms_used = sorted({b.arm for b in blocks})
+
+    def logpost(x: np.ndarray) -> np.ndarray:
+        lp = _prior_logpdf(cal, spec.prior_scale, x, n_off)
+        ok = np.isfinite(lp)
+        out = np.full(x.shape[0], -np.inf)
+        if not ok.any():
+            return out
+        xo = x[ok]
+        means = {a: emulators[a].mean(xo[:, :d]) for a in arms_used}
+        hyper = {h: xo[:, d + j] for j, h in enumerate(HYPER)}
+        offsets = {OFFSETS[j]: xo[:, d + len(HYPER) + j] for j in range(n_off)}
+        out[ok] = lp[ok] + log_likelihood(blocks, means, hyper, offsets)
+        return out
+
+    rng = np.random.default_rng(spec.seed)
+    # Start the walkers at the best of many prior draws, so burn-in is short; the chain forgets the start.
+    cand = np.concatenate([prior_draws(cal, 20 * walkers, rng, spec.prior_scale),
+                           np.abs(rng.normal(0, 1, (20 * walkers, len(HYPER))))
+                           * np.array([cal.hyper[h].half_normal for h in HYPER]) * 0.5,
+                           rng.normal(0, 0.3, (20 * walkers, n_off))], axis=1)
+    lp0 = logpost(cand)
+    start = cand[np.argsort(-lp0)[:walkers]]
+    sampler = emcee.EnsembleSampler(walkers, len(names), logpost, vectorize=True,
+                                    moves=[(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)])
+    sampler.random_state = np.random.RandomState(spec.seed).get_state()  # reproducible moves
+    sampler.run_mcmc(start, steps, progress=False)
+    chain = sampler.get_chain()
+    logp = sampler.get_log_prob()
+    keep = chain[steps // 2:]
+    import logging
+
+    logging.getLogger("emcee.autocorr").setLevel(logging.ERROR)  # a short chain is reported through `ess`
+    tau = emcee.autocorr.integrated_time(keep, quiet=True)
+    flat = keep.reshape(-1, len(names))
+    flat_lp = logp[steps // 2:].reshape(-1)
+    ess = float(flat.shape[0] / np.max(tau))
+    idx = np.linspace(0, flat.shape[0] - 1, min(draws, flat.shape[0])).astype(int)
+    trace = [float(np.mean(logp[i * steps // 10:(i + 1) * steps // 10])) for i in range(10)]
+    return Fit(spec, names, flat[idx], flat_lp[idx], ess, tau, float(np.mean(sampler.acceptance_fraction)), trace,
+               obs, {"blocks": [(b.area, b.arm, len(b.y)) for b in blocks], "walkers": walkers, "steps": steps})

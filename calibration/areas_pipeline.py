@@ -1,0 +1,384 @@
+"""The whole multi-area calibration: designs, emulators, the fits, and the files that report them.
+
+Two designs from different seeds make two independent calibrations; the first is the reported one, the second
+checks that they agree. From the first design's emulators come every other fit: the revised HLE series
+(co-primary), the held-out validation, prior sensitivity (widths halved and doubled), the placebos (each control
+given the Deal it never had; Wigan given a Deal from 2010 and fitted on data to 2013) and parameter recovery
+from data simulated at known values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .area_config import AreaCalibration, load_area_calibration
+from .area_design import Design, load_design, run_design
+from .area_fit import Fit, FitSpec, effect_names, fit_emulators, run_fit
+from .area_predict import score_holdout
+from .area_targets import AreaTargets, load_area_targets, transform
+from .emulator import Emulator
+from .likelihood import HYPER, block_moments, build_blocks
+
+__all__ = ["calibrate_areas", "analyse", "FIT_SERIES", "CONTROLS", "KNOWN_BY"]
+
+COMMON = {"life_expectancy", "care_home_admissions", "still_at_home", "delayed_transfers", "care_quality"}
+FIT_SERIES = {"original": COMMON | {"hle_original"}, "revised": COMMON | {"hle_revised"}}
+CONTROLS = ("barnsley", "doncaster", "bolton")
+PRIMARY_ARMS = {"england": "england", "wigan": "wigan", **{c: c for c in CONTROLS}}
+KNOWN_BY = 2018.25   # the validation fit sees what was published by the end of 2017 (ASCOF to 2017/18)
+PLACEBO_KNOWN_BY = 2014.0  # the pre-Deal placebo sees data to 2013 only (HLE to 2011-13)
+Say = Callable[[str], None]
+
+
+def _say(s: str) -> None:
+    print(s, file=sys.stderr, flush=True)
+
+
+def _q(x: np.ndarray) -> dict[str, float]:
+    q05, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
+    return {"q05": float(q05), "q50": float(q50), "q95": float(q95)}
+
+
+def _effects(fit: Fit, emulators: dict[str, Emulator], arm: str, n_theta: int, rng: np.random.Generator
+             ) -> dict[str, np.ndarray]:
+    """Effect draws (treated arm minus its untreated twin, common random numbers) at the posterior draws, with
+    the emulator's error added so the interval carries it."""
+    emu = emulators["effect:" + arm]
+    theta = fit.draws[:, :n_theta]
+    out = {}
+    for s in effect_names(arm):
+        if s in emu.names:
+            i = emu.names.index(s)
+            out[s] = emu.mean(theta, [s])[:, 0] + np.sqrt(emu.err_var[i]) * rng.standard_normal(len(theta))
+    return out
+
+
+def _summary(x: np.ndarray) -> dict[str, float]:
+    return {**_q(x), "p_positive": float(np.mean(x > 0)), "p_harm": float(np.mean(x < 0))}
+
+
+def _widths(cal: AreaCalibration, fit: Fit) -> dict[str, dict[str, float]]:
+    out = {}
+    for i, k in enumerate(cal.keys):
+        lo, hi = cal.priors[k].scaled(fit.spec.prior_scale).interval90(cal.boxes[k])
+        q05, q50, q95 = np.quantile(fit.draws[:, i], [0.05, 0.5, 0.95])
+        out[k] = {"prior_q05": lo, "prior_q95": hi, "q05": float(q05), "q50": float(q50), "q95": float(q95),
+                  "width_ratio": float((q95 - q05) / (hi - lo))}
+    return out
+
+
+def _diagnostics(fit: Fit) -> dict[str, Any]:
+    trace = fit.logp_trace
+    return {"ess": fit.ess, "max_autocorrelation_time": float(np.max(fit.tau)), "acceptance": fit.acceptance,
+            "log_posterior_by_tenth_of_chain": trace,
+            "levelled_off": bool(abs(trace[-1] - trace[-3]) < 1.0), **fit.info}
+
+
+def _decomposition(fit: Fit, emulators: dict[str, Emulator], cal: AreaCalibration, n_theta: int,
+                   first: str, last: str) -> dict[str, Any]:
+    """Wigan's modelled change in true HLE between two periods split into the Deal, devolution and the national
+    trend: each factor is the change with it minus the change with it switched off (at each posterior draw)."""
+    theta = fit.draws[:, :n_theta].copy()
+    nd = emulators["wigan_no_deal"]
+    eff = emulators["effect:wigan"]
+    out: dict[str, Any] = {}
+    for sex in ("male", "female"):
+        a, b = f"hle_{sex}_true[{first}]", f"hle_{sex}_true[{last}]"
+        if a not in nd.names or b not in nd.names:
+            continue
+
+        def change(th: np.ndarray) -> np.ndarray:
+            m = nd.mean(th, [a, b])
+            return m[:, 1] - m[:, 0]
+
+        base = change(theta)
+        parts = {}
+        for key, label in (("context.devolution_frailty", "devolution"), ("context.national_frailty_trend",
+                                                                          "national_trend")):
+            th = theta.copy()
+            th[:, cal.keys.index(key)] = 0.0
+            parts[label] = base - change(th)
+        deal_b = eff.mean(theta, [b])[:, 0] if b in eff.names else np.zeros(len(theta))
+        deal_a = eff.mean(theta, [a])[:, 0] if a in eff.names else np.zeros(len(theta))
+        parts["deal"] = deal_b - deal_a
+        total = base + parts["deal"]
+        out[sex] = {"modelled_change": _q(total), **{k: _q(v) for k, v in parts.items()},
+                    "share_of_median_change": {k: float(np.median(v) / np.median(total)) if abs(np.median(total)) > 1e-9
+                                               else None for k, v in parts.items()}}
+    return out
+
+
+def _recovery_data(cal: AreaCalibration, targets: AreaTargets, truth: dict[str, float], scale: float, seed: int,
+                   arms: dict[str, str], series: set[str], hyper: dict[str, float], rng: np.random.Generator
+                   ) -> dict[str, float]:
+    """Figures simulated at known parameter values: one model run per area, then the observation model's area
+    terms and noise drawn at the stated hyperparameters."""
+    from .area_design import flatten
+    from .simulation import run_model
+
+    obs = targets.select(series=series, areas=set(arms))
+    out = {}
+    for area, arm_name in arms.items():
+        arm = cal.arms[arm_name]
+        res, why = run_model(arm.loaded, {**arm.overrides, **truth}, seed, scale)
+        if res is None:
+            raise RuntimeError(f"recovery run of {arm_name} failed: {why}")
+        flat = flatten(res)
+        mine = [o for o in obs if o.area == area]
+        # A fake emulator that returns this run's values, so the observation model's covariance is the fit's own.
+        names = [o.stat for o in mine]
+        vals = np.array([float(transform(o.kind, flat[o.stat])) for o in mine])
+        fake = Emulator(cal.keys, np.zeros(len(cal.keys)), np.ones(len(cal.keys)), names,
+                        np.zeros((1 + len(cal.keys) + len(cal.keys) * (len(cal.keys) + 1) // 2, len(names))),
+                        np.zeros(len(names)), np.zeros(len(names)), np.zeros(len(names)), np.ones(len(names)), 0)
+        b = build_blocks(targets, mine, {area: "fake"}, {"fake": fake})[0]
+        hy = {h: np.array([hyper[h]]) for h in HYPER}
+        mu, cov = block_moments(b, vals[None, :], hy, {})
+        z = rng.multivariate_normal(mu[0], cov[0])
+        for o, zi in zip(b.obs, z):
+            out[f"{o.stat}@{o.area}"] = float(zi)
+    return out
+
+
+def analyse(cal: AreaCalibration, designs: dict[int, Design], targets: AreaTargets, *, say: Say = _say,
+            quick: bool = False, recovery_scale: float = 0.2) -> dict[str, Any]:
+    """Every fit and every report, as plain dicts (written to files by `calibrate_areas`)."""
+    n_theta = len(cal.keys)
+    kw = {"walkers": 64, "steps": 300, "draws": 400} if quick else {}
+    rng = np.random.default_rng(cal.fit.seed)
+    seeds = sorted(designs)
+    t0 = time.monotonic()
+    emus = {s: fit_emulators(cal, designs[s], targets) for s in seeds}
+    say(f"emulators fitted ({time.monotonic() - t0:.1f} s)")
+    main_seed = seeds[0]
+    emu = emus[main_seed]
+    report: dict[str, Any] = {"emulator": {}}
+    for arm, e in emu.items():
+        report["emulator"][arm] = {"points": e.n_points, "statistics": len(e.names),
+                                   "median_cv_r2": float(np.median(e.cv_r2)) if len(e.names) else None,
+                                   "min_cv_r2": float(np.min(e.cv_r2)) if len(e.names) else None}
+
+    fits: dict[str, Fit] = {}
+
+    def fit(name: str, spec: FitSpec, emulators: dict[str, Emulator] | None = None) -> Fit:
+        t = time.monotonic()
+        f = run_fit(cal, targets, emulators or emu, spec, **kw)
+        say(f"fit {name}: ESS {f.ess:.0f}, acceptance {f.acceptance:.2f} ({time.monotonic() - t:.1f} s)")
+        fits[name] = f
+        return f
+
+    for series in ("original", "revised"):
+        fit(f"primary_{series}", FitSpec(f"primary_{series}", FIT_SERIES[series], PRIMARY_ARMS, seed=cal.fit.seed))
+    for s in seeds[1:]:
+        fit(f"replicate_seed{s}", FitSpec(f"replicate_seed{s}", FIT_SERIES["original"], PRIMARY_ARMS,
+                                          seed=cal.fit.seed + s), emus[s])
+
+    # Attribution: the Deal's effect under each series.
+    attribution: dict[str, Any] = {}
+    for series in ("original", "revised"):
+        f = fits[f"primary_{series}"]
+        eff = _effects(f, emu, "wigan", n_theta, rng)
+        attribution[series] = {
+            "effects": {k: _summary(v) for k, v in eff.items()},
+            "decomposition_2009_11_to_2017_19": _decomposition(f, emu, cal, n_theta, "2009-11", "2017-19"),
+            "parameters": {k: _q(f.draws[:, i]) for i, k in enumerate(cal.keys)},
+            "hyper": {h: _q(f.column(h)) for h in HYPER}}
+    report["attribution"] = attribution
+
+    # Agreement of the two independent calibrations.
+    if len(seeds) > 1:
+        a, b = fits["primary_original"], fits[f"replicate_seed{seeds[1]}"]
+        rows = {}
+        for i, k in enumerate(cal.keys):
+            ma, mb = np.median(a.draws[:, i]), np.median(b.draws[:, i])
+            sd = min(np.std(a.draws[:, i]), np.std(b.draws[:, i]))
+            rows[k] = {"median_a": float(ma), "median_b": float(mb), "sd": float(sd),
+                       "difference_in_sd": float(abs(ma - mb) / sd) if sd > 0 else 0.0}
+        report["agreement"] = {"seeds": seeds[:2], "parameters": rows,
+                               "all_within_0.25_sd": bool(all(r["difference_in_sd"] <= 0.25 for r in rows.values()))}
+        ea, eb = _effects(a, emu, "wigan", n_theta, rng), _effects(b, emus[seeds[1]], "wigan", n_theta, rng)
+        report["agreement"]["effects"] = {k: {"a": _q(ea[k]), "b": _q(eb[k])} for k in ea if k in eb and "true" in k}
+
+    # Prior sensitivity: widths halved and doubled.
+    sens: dict[str, Any] = {}
+    for factor in (0.5, 2.0):
+        f = fit(f"prior_x{factor:g}", FitSpec(f"prior_x{factor:g}", FIT_SERIES["original"], PRIMARY_ARMS,
+                                              prior_scale=factor, seed=cal.fit.seed + 10))
+        eff = _effects(f, emu, "wigan", n_theta, rng)
+        sens[f"x{factor:g}"] = {k: _summary(v) for k, v in eff.items() if "true" in k}
+    sens["x1"] = {k: v for k, v in attribution["original"]["effects"].items() if "true" in k}
+    report["prior_sensitivity"] = sens
+
+    # Placebos.
+    placebos = []
+    for c in CONTROLS:
+        arms = {"england": "england", **{o: o for o in CONTROLS if o != c}, c: f"{c}_deal"}
+        f = fit(f"placebo_{c}", FitSpec(f"placebo_{c}", FIT_SERIES["original"], arms, seed=cal.fit.seed + 20))
+        eff = _effects(f, emu, f"{c}_deal", n_theta, rng)
+        for stat, v in eff.items():
+            if stat.startswith("hle_") and "_true" in stat:
+                placebos.append({"area": c, "kind": "control area", "outcome": stat.split("[")[0],
+                                 "period": stat.split("[")[1].rstrip("]"), **_q(v),
+                                 "p_positive": float(np.mean(v > 0))})
+    arms = {"england": "england", "wigan": "wigan_deal_2010", **{c: c for c in CONTROLS}}
+    f = fit("placebo_wigan_2010", FitSpec("placebo_wigan_2010", FIT_SERIES["original"], arms,
+                                          known_by=PLACEBO_KNOWN_BY, seed=cal.fit.seed + 30))
+    eff = _effects(f, emu, "wigan_deal_2010", n_theta, rng)
+    for stat, v in eff.items():
+        placebos.append({"area": "wigan", "kind": "pre-Deal window", "outcome": stat.split("[")[0],
+                         "period": stat.split("[")[1].rstrip("]"), **_q(v), "p_positive": float(np.mean(v > 0))})
+    report["placebo"] = {"placebos": placebos,
+                         "hle_intervals_cover_zero": sum(p["q05"] <= 0 <= p["q95"] for p in placebos),
+                         "hle_intervals": len(placebos)}
+
+    # Held-out validation with proper scores.
+    validation: dict[str, Any] = {}
+    for series in ("original", "revised"):
+        f = fit(f"validation_{series}", FitSpec(f"validation_{series}", FIT_SERIES[series], PRIMARY_ARMS,
+                                                known_by=KNOWN_BY, seed=cal.fit.seed + 40))
+        held = targets.select(series=FIT_SERIES[series], areas=set(PRIMARY_ARMS), after=KNOWN_BY)
+        rows = score_holdout(f, targets, emu, held, n_theta, seed=cal.fit.seed)
+        validation[series] = {"rows": rows, "summary": _score_summary(rows)}
+    report["validation"] = validation
+
+    # Parameter recovery at known values.
+    recovery = []
+    truths = _recovery_truths(cal, fits["primary_original"])
+    hyper_true = {h: float(np.median(fits["primary_original"].column(h))) for h in HYPER}
+    for i, truth in enumerate(truths):
+        data = _recovery_data(cal, targets, truth, recovery_scale, 10_000 + i, PRIMARY_ARMS, FIT_SERIES["original"],
+                              hyper_true, rng)
+        f = fit(f"recovery_{i}", FitSpec(f"recovery_{i}", FIT_SERIES["original"], PRIMARY_ARMS, observed=data,
+                                         seed=cal.fit.seed + 50 + i))
+        rows = {}
+        for j, k in enumerate(cal.keys):
+            q = _q(f.draws[:, j])
+            rows[k] = {"true": truth[k], **q, "inside90": bool(q["q05"] <= truth[k] <= q["q95"]),
+                       "width_ratio": _widths(cal, f)[k]["width_ratio"]}
+        eff_true = None
+        recovery.append({"truth": i, "scale": recovery_scale, "parameters": rows, "effect_true": eff_true})
+    report["recovery"] = recovery
+    report["fits"] = {name: {"diagnostics": _diagnostics(f), "widths": _widths(cal, f)} for name, f in fits.items()}
+    report["_fits"] = fits
+    report["_emulators"] = emus
+    return report
+
+
+def _recovery_truths(cal: AreaCalibration, post: Fit) -> list[dict[str, float]]:
+    """Known values to recover: the posterior median with the Deal's self-help effect at none, at benefit and
+    at harm (the other values at the median)."""
+    med = {k: float(np.median(post.draws[:, i])) for i, k in enumerate(cal.keys)}
+    out = []
+    for w in (0.0, 0.15, -0.1):
+        t = dict(med)
+        t["health.w_self_help"] = w
+        out.append(t)
+    return out
+
+
+def _score_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        kind = r["stat"].split("[")[0]
+        kind = "hle" if kind.startswith("hle") else "le" if kind.startswith("le_") else kind
+        groups.setdefault(kind, []).append(r)
+    for kind, rs in groups.items():
+        g: dict[str, Any] = {"n": len(rs), "inside90": sum(r["model"]["inside90"] for r in rs),
+                             "model_crps": float(np.mean([r["model"]["crps"] for r in rs])),
+                             "model_interval_score": float(np.mean([r["model"]["interval_score"] for r in rs]))}
+        base = [r for r in rs if "persistence" in r]
+        if base:
+            g["n_with_baselines"] = len(base)
+            for who in ("model", "persistence", "linear_trend"):
+                g[f"{who}_crps_where_baselines"] = float(np.mean([r[who]["crps"] for r in base]))
+                g[f"{who}_interval_score_where_baselines"] = float(np.mean([r[who]["interval_score"] for r in base]))
+            g["model_beats_persistence_crps"] = g["model_crps_where_baselines"] < g["persistence_crps_where_baselines"]
+        out[kind] = g
+    return out
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items() if not str(k).startswith("_")}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return None if not math.isfinite(float(x)) else float(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    return x
+
+
+def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path | None = None,
+                    workers: int | None = None, scheduler: str | None = None, fresh: bool = False,
+                    seeds: tuple[int, ...] | None = None, limit: int | None = None, quick: bool = False,
+                    recovery_scale: float = 0.2, say: Say = _say) -> dict[str, Path]:
+    """Run (or resume) the designs, then every fit; write the posterior and the reports. Returns what was written.
+
+    `out` holds the design files (default results/calibration_areas); `results` is where the reports go (default
+    the calibration folder: posterior/, experiments/, validation/)."""
+    from runs.outputs import write_file
+    from runs.provenance import environment
+
+    cal = load_area_calibration(path)
+    targets = load_area_targets(cal.targets_path)
+    out = out or Path("results") / "calibration_areas"
+    seeds = seeds or (cal.seed, cal.seed + 1)
+    designs = {}
+    t0 = time.monotonic()
+    for s in seeds:
+        c = cal.with_seed(s)
+        p = run_design(c, out, workers=workers, scheduler=scheduler, fresh=fresh, limit=limit, say=say)
+        designs[s] = load_design(c, p)
+    design_s = time.monotonic() - t0
+    t1 = time.monotonic()
+    report = analyse(cal, designs, targets, say=say, quick=quick, recovery_scale=recovery_scale)
+    analysis_s = time.monotonic() - t1
+    base = results or cal.path.parent
+    fits: dict[str, Fit] = report["_fits"]
+    prov = {"command_line": " ".join(sys.argv), "fit_seed": cal.fit.seed, "design_seeds": list(seeds),
+            "targets": str(cal.targets_path.name), **environment(cal.path.parent.parent)}
+    meta = {"calibration": str(cal.path.name), "calibration_sha256": cal.sha256, "design_points": {
+        str(s): d.size for s, d in designs.items()}, "design_run_seconds": {str(s): d.run_seconds for s, d in
+                                                                         designs.items()},
+        "design_wall_seconds": design_s, "analysis_seconds": analysis_s, "scale": cal.scale, "provenance": prov}
+    written: dict[str, Path] = {}
+    from .posterior_io import write_posterior
+
+    for series in ("original", "revised"):
+        f = fits[f"primary_{series}"]
+        name = "areas" if series == "original" else "areas_revised"
+        pj = {**meta, "fit": f"primary_{series}", "series": series, "keys": cal.keys,
+              "diagnostics": _diagnostics(f), "widths": _widths(cal, f),
+              "hyper": {h: _q(f.column(h)) for h in HYPER}, "method": "quadratic emulator + emcee (docs/calibration.md)"}
+        p, _ = write_posterior(base / "posterior" / f"{name}.csv", cal.keys, f.draws[:, :len(cal.keys)],
+                               np.ones(len(f.draws)), _jsonable(pj))
+        written[name] = p
+    files = {"experiments/attribution.json": {"method": "multi-area", **meta, **_jsonable(report["attribution"])},
+             "experiments/placebo.json": _jsonable(report["placebo"]),
+             "experiments/prior_sensitivity.json": _jsonable(report["prior_sensitivity"]),
+             "experiments/recovery.json": {"method": "multi-area", "recovery": _jsonable(report["recovery"])},
+             "validation/areas.json": {**meta, **_jsonable(report["validation"])},
+             "posterior/areas_report.json": {**meta, "emulator": report["emulator"],
+                                             "agreement": _jsonable(report.get("agreement")),
+                                             "fits": _jsonable(report["fits"])}}
+    for rel, data in files.items():
+        p = base / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(_jsonable(data), indent=1, allow_nan=False) + "\n"
+        write_file(p, lambda tmp, text=text: Path(tmp).write_text(text, encoding="utf-8"))
+        written[rel] = p
+    return written

@@ -1,0 +1,235 @@
+"""The multi-area calibration: targets, observation model, emulator, design resume and a tiny calibration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from calibration.area_config import load_area_calibration
+from calibration.area_targets import load_area_targets, untransform
+from calibration.emulator import fit_emulator
+from calibration.likelihood import block_moments, build_blocks, log_likelihood
+from model.yamlfile import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+AREAS = ROOT / "calibration" / "areas.yaml"
+TARGETS = ROOT / "calibration" / "targets" / "areas.yaml"
+DATA = ROOT / "model" / "data"
+
+
+# ----------------------------------------------------------------------------- targets
+def test_targets_are_the_published_figures():
+    """Every figure in targets/areas.yaml equals the one in model/data (copied from the shared observed data)."""
+    t = load_area_targets(TARGETS)
+    we = yaml.safe_load((DATA / "wigan_england.yaml").read_text())
+    co = yaml.safe_load((DATA / "controls_outcomes.yaml").read_text())
+    checked = 0
+    for o in t.obs:
+        if o.area in ("wigan", "england"):
+            key = {"hle_original": "healthy_life_expectancy_original", "hle_revised": "healthy_life_expectancy_revised",
+                   "life_expectancy": "life_expectancy"}.get(o.series)
+            if key:
+                s = we[key]
+                v = s[f"{o.area}_{o.sex}"][s["periods"].index(o.period)]
+            elif o.series == "care_home_admissions":
+                s = we["care_home_admissions_65plus"]
+                v = s[o.area][s["years"].index(o.period)]
+            elif o.series == "still_at_home":
+                s = we["still_at_home_91_days_after_reablement"]
+                v = s[f"{o.area}_2b1"][s["years"].index(o.period)]
+            elif o.series == "delayed_transfers":
+                s = we["delayed_transfers_of_care"]
+                v = s[f"{o.area}_total"][s["years"].index(o.period)]
+            else:
+                v = we["care_quality_good_or_outstanding"]["wigan_care_homes"].get(int(o.period)) or 0.89
+        else:
+            key = {"hle_original": "hle_original", "life_expectancy": "life_expectancy_2017_19",
+                   "care_home_admissions": "ascof_2a2_per_100k_65plus", "still_at_home": "ascof_2b1_percent",
+                   "delayed_transfers": "delayed_transfers_per_100k"}[o.series]
+            s = co[key]
+            if o.series == "hle_original":
+                v = s[o.area][o.sex][s["periods"].index(o.period)]
+            elif o.series == "life_expectancy":
+                v = s[o.area][o.sex]
+            else:
+                v = s[o.area][s["years"].index(o.period)]
+        assert o.raw == pytest.approx(v), (o.series, o.area, o.sex, o.period)
+        checked += 1
+    assert checked == len(t.obs) > 100
+    # The two HLE series are separate series, never one.
+    assert {o.series for o in t.obs if o.kind == "hle"} == {"hle_original", "hle_revised"}
+    # Nothing from 2020 on (COVID-19 is not in the model).
+    assert max(o.end_year for o in t.obs) <= 2020.25
+
+
+def test_targets_errors_name_the_line(tmp_path):
+    bad = tmp_path / "t.yaml"
+    text = TARGETS.read_text().replace("      barnsley:  {2018/19: 814.2", "      barnsley:  {2018/19: high", 1)
+    bad.write_text(text)
+    with pytest.raises(InputError) as e:
+        load_area_targets(bad)
+    assert "expected a number" in str(e.value) and ":" in str(e.value)
+
+
+# ----------------------------------------------------------------------------- observation model
+class _FakeEmu:
+    """An emulator stand-in: names and zero error."""
+
+    def __init__(self, names):
+        self.names = names
+        self.err_var = np.zeros(len(names))
+
+    def index(self, names):
+        return [self.names.index(s) for s in names]
+
+
+def _wigan_block(series="hle_original", kinds=None):
+    t = load_area_targets(TARGETS)
+    obs = [o for o in t.obs if o.area == "wigan" and o.series == series and (kinds is None or o.kind in kinds)]
+    emu = _FakeEmu([o.stat for o in obs])
+    return t, obs, build_blocks(t, obs, {"wigan": "x"}, {"x": emu})[0]
+
+
+def test_overlapping_periods_are_correlated_by_shared_years():
+    t, obs, b = _wigan_block()
+    sd2 = t.series["hle_original"].sd.borough ** 2
+    i = {(o.sex, o.period): k for k, o in enumerate(b.obs)}
+    assert b.base[i["male", "2009-11"], i["male", "2010-12"]] == pytest.approx(sd2 * 2 / 3)
+    assert b.base[i["male", "2009-11"], i["male", "2011-13"]] == pytest.approx(sd2 / 3)
+    assert b.base[i["male", "2009-11"], i["male", "2012-14"]] == 0.0
+    assert b.base[i["male", "2009-11"], i["female", "2009-11"]] == 0.0
+    # Seven overlapping periods carry less information than seven independent ones: a common shift of all of
+    # them costs less log-likelihood than it would if they were independent.
+    hyper = {h: np.zeros(1) for h in ("tau_hle_level", "tau_hle_trend")}
+    shift = np.full((1, len(b.y)), 1.0)
+    _, cov = block_moments(b, b.y[None, :], hyper, {})
+    ll_corr = -0.5 * shift[0] @ np.linalg.solve(cov[0], shift[0])
+    ll_ind = -0.5 * shift[0] @ np.linalg.solve(np.diag(np.diag(cov[0])), shift[0])
+    assert ll_corr > ll_ind
+
+
+def test_area_level_absorbs_a_common_shift_only_when_its_spread_allows():
+    t, obs, b = _wigan_block()
+    means = {"x": (b.y - 2.0)[None, :]}  # the model 2 years below every figure
+    ll = [log_likelihood([b], means, {"tau_hle_level": np.array([tau]), "tau_hle_trend": np.array([0.1])}, {})[0]
+          for tau in (0.1, 3.0)]
+    assert ll[1] > ll[0] + 5
+
+
+def test_shares_stay_inside_their_bounds():
+    """Bounded noise: whatever the noise, a predictive share is inside 0-100% (2B(1)) or 0-1 (quality)."""
+    rng = np.random.default_rng(0)
+    z = rng.normal(3.0, 5.0, 100_000)
+    p = untransform("2b1", z)
+    assert p.min() >= 0 and p.max() <= 100
+    q = untransform("quality", z)
+    assert q.min() >= 0 and q.max() <= 1
+    t, obs, b = _wigan_block(kinds={"2b1"}, series="still_at_home")
+    hyper = {"sigma_2b1": np.array([2.0]), "tau_2b1_level": np.array([2.0])}
+    mu, cov = block_moments(b, b.y[None, :], hyper, {})
+    draws = untransform("2b1", rng.multivariate_normal(mu[0], cov[0], 20_000))
+    assert np.quantile(draws, 0.95) < 100.0 and np.quantile(draws, 0.05) > 0.0
+
+
+# ----------------------------------------------------------------------------- emulator
+def test_emulator_recovers_a_quadratic_and_measures_noise():
+    rng = np.random.default_rng(3)
+    lo, hi = np.array([0.0, -1.0, 2.0]), np.array([1.0, 1.0, 4.0])
+    x = lo + rng.random((400, 3)) * (hi - lo)
+    truth = 1.0 + 2.0 * x[:, 0] - x[:, 1] ** 2 + 0.5 * x[:, 0] * x[:, 2]
+    noisy = truth + rng.normal(0, 0.3, len(x))
+    e = fit_emulator(["a", "b", "c"], lo, hi, x, {"exact": truth, "noisy": noisy})
+    xt = lo + rng.random((50, 3)) * (hi - lo)
+    tt = 1.0 + 2.0 * xt[:, 0] - xt[:, 1] ** 2 + 0.5 * xt[:, 0] * xt[:, 2]
+    assert np.max(np.abs(e.mean(xt, ["exact"])[:, 0] - tt)) < 1e-2
+    # The noisy fit's mean is close to the truth (noise averaged out) and its CV RMSE is the noise sd (+-15%).
+    assert np.sqrt(np.mean((e.mean(xt, ["noisy"])[:, 0] - tt) ** 2)) < 0.1
+    assert e.cv_rmse[e.names.index("noisy")] == pytest.approx(0.3, rel=0.15)
+
+
+# ----------------------------------------------------------------------------- config
+def test_config_errors_name_file_key_and_line(tmp_path):
+    text = AREAS.read_text().replace("    prior: {uniform: [2.2, 2.8]}\n    design: [2.0, 3.0]",
+                                     "    prior: {uniform: [2.2, 3.8]}\n    design: [2.0, 3.0]", 1)
+    p = tmp_path / "areas.yaml"
+    p.write_text(text.replace("targets: targets/areas.yaml", f"targets: {TARGETS}"))
+    with pytest.raises(InputError) as e:
+        load_area_calibration(p)
+    msg = str(e.value)
+    assert "parameters.health.threshold_male" in msg and "design box" in msg and "areas.yaml:" in msg
+
+
+# ----------------------------------------------------------------------------- a tiny calibration
+def _tiny(tmp_path: Path, size: int = 14) -> Path:
+    data = yaml.safe_load(AREAS.read_text())
+    data["targets"] = str(TARGETS)
+    data["design"].update(scale=0.02, size=size)
+    for arm in data["arms"].values():
+        arm["scenario"] = str((AREAS.parent / arm["scenario"]).resolve())
+    keep = ("health.threshold_male", "health.w_self_help")
+    data["parameters"] = {k: v for k, v in data["parameters"].items() if k in keep}
+    p = tmp_path / "tiny.yaml"
+    p.write_text(yaml.safe_dump(data, sort_keys=False))
+    return p
+
+
+def test_design_resumes_after_an_interruption(tmp_path):
+    from calibration.area_design import load_design, run_design
+
+    cal = load_area_calibration(_tiny(tmp_path, size=3))
+    cal = type(cal)(**{**cal.__dict__, "arms": {k: cal.arms[k] for k in ("wigan", "england")}})
+    a = run_design(cal, tmp_path / "a", workers=1, say=lambda s: None)
+    full = a.read_text().splitlines()
+    b_dir = tmp_path / "b"
+    b_dir.mkdir()
+    b = b_dir / a.name
+    # Interrupted mid-line after three runs.
+    b.write_text("\n".join(full[:4]) + "\n" + full[4][: len(full[4]) // 2])
+    run_design(cal, b_dir, workers=1, say=lambda s: None)
+    lines = b.read_text().splitlines()
+    assert len(lines) == len(full)
+    da, db = load_design(cal, a), load_design(cal, b)
+    assert da.size == db.size == 3
+    for arm in da.stats:
+        for s, v in da.stats[arm].items():
+            np.testing.assert_array_equal(v, db.stats[arm][s])
+    # A file made under other settings is refused, not mixed in.
+    other = type(cal)(**{**cal.__dict__, "scale": 0.03})
+    with pytest.raises(InputError, match="other design settings"):
+        run_design(other, b_dir, workers=1, say=lambda s: None)
+
+
+def test_tiny_multi_area_calibration(tmp_path, monkeypatch):
+    """The whole pipeline at a tiny size: 2 free parameters, 14 points x 10 arms x 1 design, short chains.
+    The numbers mean nothing; the files' shape and the machinery are what is tested."""
+    import calibration.emulator as emulator
+    from calibration.areas_pipeline import calibrate_areas
+
+    monkeypatch.setattr(emulator, "MIN_ROWS", 12)
+    written = calibrate_areas(_tiny(tmp_path), out=tmp_path / "design", results=tmp_path / "res", workers=2,
+                              seeds=(1,), quick=True, recovery_scale=0.02, say=lambda s: None)
+    placebo = json.loads(written["experiments/placebo.json"].read_text())
+    assert set(placebo) >= {"placebos"}
+    kinds = {p["kind"] for p in placebo["placebos"]}
+    assert kinds == {"control area", "pre-Deal window"}
+    for p in placebo["placebos"]:
+        assert set(p) >= {"area", "kind", "outcome", "period", "q05", "q50", "q95"}
+        assert p["q05"] <= p["q50"] <= p["q95"]
+    assert {p["area"] for p in placebo["placebos"] if p["kind"] == "control area"} == {"barnsley", "doncaster", "bolton"}
+    att = json.loads(written["experiments/attribution.json"].read_text())
+    for series in ("original", "revised"):
+        e = att[series]["effects"]["hle_male_true[2017-19]"]
+        assert e["q05"] <= e["q50"] <= e["q95"] and 0 <= e["p_positive"] <= 1
+    val = json.loads(written["validation/areas.json"].read_text())
+    rows = val["original"]["rows"]
+    assert rows and all("crps" in r["model"] and "interval_score" in r["model"] for r in rows)
+    assert any("persistence" in r and "linear_trend" in r for r in rows)
+    for r in rows:  # shares inside their bounds
+        if r["stat"].startswith("still_at_home"):
+            assert 0 <= r["model"]["q05"] <= r["model"]["q95"] <= 100
+    post = written["areas"]
+    assert post.read_text().splitlines()[0] == "weight,health.threshold_male,health.w_self_help"
