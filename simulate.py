@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cli.args import posterior_for_runs
 from cli.parser import UsageError, build_parser as _build_parser
 from cli.show import (destination, load, months_of, print_assessment, print_compare, print_run, progress_bar,
                       print_sensitivity, print_sweep_summary, run_bars, safe_name, stamp, warn_missing, overrides_text,
@@ -89,10 +90,14 @@ def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
     dest = destination(args.out, f"{safe_name(na)}_vs_{safe_name(nb)}_{k}seeds_{stamp()}", args.force)
     label_a, label_b = f"A: {na}{overrides_text(la)}", f"B: {nb}{overrides_text(lb)}"
     labels = [f"{label_a if arm == 'a' else label_b}, seed {seed}" for seed in seeds for arm in ("a", "b")]
+    draws, source = posterior_for_runs(args.posterior, k) if args.posterior else (None, None)
+    if draws:
+        label_a, label_b = label_a + " (posterior draws)", label_b + " (posterior draws)"
     with run_bars(args.quiet, labels, [months_of(lo) for _ in seeds for lo in (la, lb)]) as (progress, finished):
         c = compare_to_folder(la, lb, seeds, args.scale, dest, force=args.force, workers=workers,
                               scheduler=args.scheduler, labels=(label_a, label_b), argv=[sys.argv[0], *argv],
-                              root=ROOT, written=WRITTEN, progress=progress, finished=finished, tick=check_signals)
+                              root=ROOT, written=WRITTEN, progress=progress, finished=finished, tick=check_signals,
+                              draws=draws, draws_source=source)
     if c.missing:
         warn_missing({key: {"": next(iter(next(iter(v.values())).values()))} for key, v in c.missing.items()},
                      f"{len(c.missing)} of {c.runs} runs")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import Any
 
 
 def scale_arg(text: str) -> float:
@@ -43,3 +44,16 @@ def results_table(title: str, columns, first_min_width: int | None = None):
     for i, (name, just) in enumerate(columns):
         t.add_column(name, justify=just, no_wrap=i > 0, min_width=first_min_width if i == 0 else None)
     return t
+
+
+def posterior_for_runs(path: str, k: int) -> tuple[list[dict[str, float]], dict[str, Any]]:
+    """k parameter sets drawn from a posterior file (fixed generator seed 0, so a command repeats exactly), and
+    where they came from, for the provenance."""
+    import numpy as np
+
+    from calibration.posterior_io import load_posterior, posterior_draws
+
+    post = load_posterior(path)
+    source = {"file": path, "particles": len(post), "rng_seed": 0,
+              "made_at_commit": (post.provenance.get("provenance") or {}).get("git_commit")}
+    return posterior_draws(post, k, np.random.default_rng(0)), source

@@ -32,7 +32,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
-__all__ = ["add_commands", "cmd_calibrate", "cmd_validate", "main"]
+__all__ = ["add_commands", "cmd_calibrate", "cmd_calibrate_areas", "cmd_validate", "main"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,6 +90,39 @@ def add_commands(subparsers: Any) -> None:
                    help="discard the database in the output folder and start again instead of resuming")
     c.add_argument("--quiet", "-q", action="store_true", help="no progress lines and no summary table")
     c.set_defaults(func=cmd_calibrate)
+
+    a = subparsers.add_parser("calibrate-areas", help="calibrate Wigan against England and three control areas "
+                              "(emulator + MCMC); attribution, placebos, proper scores",
+                              description=(
+        "The multi-area calibration (docs/calibration.md): every arm of the calibration file (Wigan with and without "
+        "the Deal, an England-average borough, Barnsley, Doncaster and Bolton, and the placebo arms) is run at the "
+        "points of two Latin-hypercube designs (seeds 1 and 2: two independent calibrations); a quadratic emulator of "
+        "each statistic is fitted to each design, and the posterior of the shared parameters and the area terms' "
+        "spreads is sampled by MCMC (emcee) under the observation model of calibration/likelihood.py. Writes "
+        "posterior/areas.csv (original HLE series) and areas_revised.csv (revised series, co-primary) with their "
+        ".json, posterior/areas_report.json (diagnostics, widths, agreement of the two calibrations), "
+        "experiments/attribution.json, placebo.json, prior_sensitivity.json, recovery.json and "
+        "validation/areas.json (proper scores on held-out figures). The design runs are kept in --out, one line per "
+        "run: run the same command again to resume an interrupted design."))
+    a.add_argument("calibration", metavar="CALIBRATION", nargs="?", default="calibration/areas.yaml",
+                   help="multi-area calibration file (default calibration/areas.yaml)")
+    a.add_argument("--workers", type=_int("the number of workers", 1, 1024), default=None, metavar="N",
+                   help="local worker processes (default: all cores); ignored with --scheduler")
+    a.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run the design on a Dask cluster: its scheduler address, e.g. tcp://10.0.0.5:8786")
+    a.add_argument("--seeds", default="1,2", metavar="S1,S2",
+                   help="design seeds, comma-separated (default 1,2: the reported calibration and its independent "
+                        "replicate)")
+    a.add_argument("--points", type=_int("the number of design points", 2, 1_000_000), default=None, metavar="N",
+                   help="use only the first N points of each design (a smaller, quicker calibration)")
+    a.add_argument("--quick", action="store_true", help="short MCMC chains (for trying the machinery, not results)")
+    a.add_argument("--out", metavar="DIR", default=None,
+                   help="folder of the design runs (default results/calibration_areas); resumed if present")
+    a.add_argument("--results", metavar="DIR", default=None,
+                   help="where the posterior and reports go (default: the calibration file's folder)")
+    a.add_argument("--fresh", action="store_true", help="discard the design runs in --out and start again")
+    a.add_argument("--quiet", "-q", action="store_true", help="no progress lines and no summary table")
+    a.set_defaults(func=cmd_calibrate_areas)
 
     v = subparsers.add_parser("validate", help="posterior predictive check against every fit and holdout target",
                               description=(
@@ -214,6 +247,48 @@ def cmd_calibrate(args: argparse.Namespace, argv: Sequence[str] | None = None) -
         con.print(t)
         con.print(f"stopped: {res.stop_reason}")
         con.print(f"posterior: {shown(res.posterior_path)} (+ .json); database and copy: {shown(res.out_dir)}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# calibrate-areas
+# ---------------------------------------------------------------------------------------------
+def cmd_calibrate_areas(args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
+    import json
+
+    from model.scenario import ScenarioError
+    from model.yamlfile import InputError as CalibrationError
+
+    try:
+        try:
+            seeds = tuple(int(x) for x in str(args.seeds).split(",") if x.strip())
+        except ValueError:
+            raise CalibrationError(f"--seeds: expected whole numbers separated by commas, got {args.seeds!r}") from None
+        if not seeds or any(x < 0 for x in seeds):
+            raise CalibrationError(f"--seeds: expected one or more non-negative whole numbers, got {args.seeds!r}")
+        from calibration.areas_pipeline import calibrate_areas
+
+        written = calibrate_areas(args.calibration, out=Path(args.out) if args.out else None,
+                                  results=Path(args.results) if args.results else None, workers=args.workers,
+                                  scheduler=args.scheduler, fresh=args.fresh, seeds=seeds, limit=args.points,
+                                  quick=args.quick, say=(lambda s: None) if args.quiet else _say)
+    except (CalibrationError, ScenarioError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt as exc:
+        _error("interrupted; the design runs finished so far are kept: run the same command again to resume")
+        return _interrupted(exc)
+    if not args.quiet:
+        con = _console()
+        att = json.loads(written["experiments/attribution.json"].read_text())
+        for series in ("original", "revised"):
+            t = _table(f"the Deal's effect in Wigan, {series} HLE series (posterior draws, 90% interval)",
+                       [("outcome", "left"), ("median", "right"), ("90% interval", "right"), ("P(> 0)", "right")])
+            for k, e in att[series]["effects"].items():
+                t.add_row(k, _fmt(e["q50"]), f"[{_fmt(e['q05'])}, {_fmt(e['q95'])}]", f"{e['p_positive']:.2f}")
+            con.print(t)
+        for name, p in written.items():
+            con.print(f"{name}: {shown(p)}")
     return 0
 
 

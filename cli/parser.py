@@ -107,6 +107,9 @@ def build_parser(commands: Mapping[str, Callable[..., int]]) -> Parser:
                    help="override a parameter of arm A, e.g. --set-a deal.fidelity=0.5 (repeatable)")
     c.add_argument("--set-b", type=set_arg, action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter of arm B (repeatable)")
+    c.add_argument("--posterior", metavar="FILE", default=None,
+                   help="a calibrated posterior (e.g. calibration/posterior/areas.csv): run i uses seed i and the "
+                        "i-th parameter set drawn from it, in both arms, so the intervals are over draws and seeds")
     common(c, compare=True)
     c.set_defaults(func=commands["compare"])
 

@@ -99,14 +99,30 @@ def compare_to_folder(la: LoadedScenario, lb: LoadedScenario, seeds: list[int], 
                       root: Path, written: list[Path] | None = None,
                       progress: Callable[[int, int, int], None] | None = None,
                       finished: Callable[[int, dict[str, Any]], None] | None = None,
-                      tick: Callable[[], None] | None = None) -> Compared:
+                      tick: Callable[[], None] | None = None, draws: list[dict[str, float]] | None = None,
+                      draws_source: dict[str, Any] | None = None) -> Compared:
     """Scenarios A and B over the same seeds (common random numbers), their per-seed differences and quantiles,
     and the folder: outcomes_by_seed.json, differences.json, summary.csv, timeseries_by_seed.parquet, both resolved
-    scenarios, two fan charts and provenance. Jobs are ordered seed by seed, A then B."""
+    scenarios, two fan charts and provenance. Jobs are ordered seed by seed, A then B.
+
+    With `draws` (parameter sets, e.g. from a posterior; one per seed), seed i runs both arms with draws[i], so
+    the quantiles over runs carry the parameters' uncertainty as well as chance, and each pair still shares its
+    seed and its parameters."""
+    from model.scenario import apply_overrides
+
     started, t0 = provenance.now_utc(), time.perf_counter()
     arms = {"a": la, "b": lb}
     keys = [(arm, seed) for seed in seeds for arm in ("a", "b")]
-    results = run_many([(arms[arm], seed) for arm, seed in keys], scale, workers, scheduler, progress, finished, tick)
+    if draws is not None and len(draws) != len(seeds):
+        raise ValueError("one parameter draw per seed")
+
+    def arm_of(arm: str, i: int) -> LoadedScenario:
+        if draws is None:
+            return arms[arm]
+        return apply_overrides(arms[arm], draws[i], source=(draws_source or {}).get("file", "posterior"))
+
+    results = run_many([(arm_of(arm, i // 2), seed) for i, (arm, seed) in enumerate(keys)], scale, workers, scheduler,
+                       progress, finished, tick)
     by = {keys[i]: r for i, r in enumerate(results)}
     missing = {f"{arm}/seed {s}": by[arm, s]["missing"] for arm in ("a", "b") for s in seeds if by[arm, s]["missing"]}
     oc = {arm: {s: by[arm, s]["outcomes"] for s in seeds} for arm in ("a", "b")}
@@ -114,6 +130,8 @@ def compare_to_folder(la: LoadedScenario, lb: LoadedScenario, seeds: list[int], 
     observed = plots.load_observed()
     meta = {"seeds": seeds, "scale": scale, "a": {"scenario": la.scenario.name, "sha256": la.sha256},
             "b": {"scenario": lb.scenario.name, "sha256": lb.sha256}}
+    if draws is not None:
+        meta["parameter_draws"] = {**(draws_source or {}), "draws": draws}
     if tick:
         tick()
     with outputs.atomic_folder(dest, force, written) as tmp:
