@@ -370,7 +370,7 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
     files = {"experiments/attribution.json": {"method": "multi-area", **meta, **_jsonable(report["attribution"])},
              "experiments/placebo.json": _jsonable(report["placebo"]),
              "experiments/prior_sensitivity.json": _jsonable(report["prior_sensitivity"]),
-             "experiments/recovery.json": {"method": "multi-area", "recovery": _jsonable(report["recovery"])},
+             "experiments/recovery_areas.json": {"method": "multi-area", "recovery": _jsonable(report["recovery"])},
              "validation/areas.json": {**meta, **_jsonable(report["validation"])},
              "posterior/areas_report.json": {**meta, "emulator": report["emulator"],
                                              "agreement": _jsonable(report.get("agreement")),

@@ -101,7 +101,7 @@ def add_commands(subparsers: Any) -> None:
         "spreads is sampled by MCMC (emcee) under the observation model of calibration/likelihood.py. Writes "
         "posterior/areas.csv (original HLE series) and areas_revised.csv (revised series, co-primary) with their "
         ".json, posterior/areas_report.json (diagnostics, widths, agreement of the two calibrations), "
-        "experiments/attribution.json, placebo.json, prior_sensitivity.json, recovery.json and "
+        "experiments/attribution.json, placebo.json, prior_sensitivity.json, recovery_areas.json and "
         "validation/areas.json (proper scores on held-out figures). The design runs are kept in --out, one line per "
         "run: run the same command again to resume an interrupted design."))
     a.add_argument("calibration", metavar="CALIBRATION", nargs="?", default="calibration/areas.yaml",

@@ -17,8 +17,8 @@ from model.outcomes import REGISTRY
 
 # Outcomes shown in the terminal tables, each at a period of interest (the last available one if absent).
 HEADLINE = [
-    ("hle_male", "2015-17"), ("hle_male", "2017-19"), ("hle_male_true", "2017-19"),
-    ("hle_female", "2015-17"), ("hle_female", "2017-19"), ("hle_female_true", "2017-19"),
+    ("hle_male", "2015-17"), ("hle_male", "2017-19"), ("hle_male_true", "2015-17"), ("hle_male_true", "2017-19"),
+    ("hle_female", "2015-17"), ("hle_female", "2017-19"), ("hle_female_true", "2015-17"), ("hle_female_true", "2017-19"),
     ("le_male", "2017-19"), ("le_female", "2017-19"),
     ("care_home_admissions_65plus_per_100k", "2017/18"), ("delayed_transfers_per_100k", "2017/18"),
     ("still_at_home_91d_pct", "2018/19"), ("care_quality_good_or_outstanding", "2019"),

@@ -7,7 +7,7 @@ For posterior draws x seeds (common random numbers: every arm of a draw and seed
   no_trend     the Deal without England's trends (set to 0)   -> national trend     = deal - no_trend
 and reports each effect's median and 90% interval over draws and seeds for healthy life expectancy 2017-19,
 care-home admissions (mean 2015/16-2017/18), delayed transfers 2017/18 and cumulative savings 2017.
-Writes calibration/experiments/attribution.json. Run:
+Writes calibration/experiments/attribution_wigan_only.json (the superseded Wigan-only calibration). Run:
 
     python calibration/experiments/attribution.py [--draws 20] [--seeds 2] [--scale 0.1] [--workers 2]
 """
@@ -97,7 +97,7 @@ def main() -> int:
                             for e, v in eff.items()}}
     out = {"draws": a.draws, "seeds": a.seeds, "scale": a.scale, "posterior": post.provenance.get("created"),
            "arms": ARMS, "effects": effects}
-    (ROOT / "calibration" / "experiments" / "attribution.json").write_text(json.dumps(out, indent=2) + "\n")
+    (ROOT / "calibration" / "experiments" / "attribution_wigan_only.json").write_text(json.dumps(out, indent=2) + "\n")
     print(f"{'measure':58s} {'effect':>15s} {'median':>8s} {'90% interval':>20s}")
     for name, e in effects.items():
         for what in ("deal", "devolution", "national_trend"):
