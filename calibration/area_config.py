@@ -129,11 +129,20 @@ class _Arm(_Strict):
         return v
 
 
+class _Refine(_Strict):
+    """The second stage: a design over the region the first stage's posterior (with doubled prior widths) holds."""
+
+    size: int = Field(ge=2, le=1_000_000)
+    quantiles: list[float] = Field([0.005, 0.995], min_length=2, max_length=2)
+    widen: float = Field(0.5, ge=0, le=10)
+
+
 class _Design(_Strict):
     scale: float = Field(gt=0, le=1)
     end: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     size: int = Field(ge=2, le=1_000_000)
     seed: int = Field(ge=0)
+    refine: _Refine | None = None
 
 
 class _Hyper(_Strict):
@@ -196,6 +205,8 @@ class AreaCalibration:
     reasons: dict[str, str]
     hyper: dict[str, _Hyper]
     fit: _Fit
+    refine: _Refine | None = None
+    stage: int = 1           # 1: the design box; 2: the refined box (boxes replaced)
 
     @property
     def keys(self) -> list[str]:
@@ -205,6 +216,14 @@ class AreaCalibration:
         from dataclasses import replace
 
         return replace(self, seed=seed)
+
+    def refined(self, boxes: dict[str, tuple[float, float]]) -> "AreaCalibration":
+        """The second stage: the same calibration over narrower boxes, with the refined design's size."""
+        from dataclasses import replace
+
+        if self.refine is None:
+            raise ValueError("no design.refine in the calibration file")
+        return replace(self, boxes=dict(boxes), size=self.refine.size, stage=2)
 
 
 def _resolve(base: Path, ref: str) -> Path:
@@ -265,4 +284,5 @@ def load_area_calibration(path: str | os.PathLike[str]) -> AreaCalibration:
         targets_path=targets.resolve(), scale=float(f.design.scale), end=f.design.end, size=f.design.size,
         seed=f.design.seed, arms=arms, priors={k: p.prior for k, p in f.parameters.items()},
         boxes={k: (float(p.design[0]), float(p.design[1])) for k, p in f.parameters.items()},
-        reasons={k: p.reason for k, p in f.parameters.items()}, hyper=dict(f.hyper), fit=f.fit)
+        reasons={k: p.reason for k, p in f.parameters.items()}, hyper=dict(f.hyper), fit=f.fit,
+        refine=f.design.refine)

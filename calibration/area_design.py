@@ -26,28 +26,32 @@ import numpy as np
 from .area_config import AreaCalibration
 from .config import CalibrationError
 
-__all__ = ["design_points", "design_hash", "run_design", "load_design", "Design", "flatten"]
+__all__ = ["design_points", "design_hash", "run_design", "load_design", "Design", "flatten", "merge_designs"]
 
 
 def design_points(cal: AreaCalibration) -> np.ndarray:
     """The design's parameter points (size x parameters), a seeded Latin hypercube scaled to the boxes."""
     from scipy.stats import qmc
 
-    u = qmc.LatinHypercube(d=len(cal.keys), seed=cal.seed).random(cal.size)
+    u = qmc.LatinHypercube(d=len(cal.keys), seed=cal.seed if cal.stage == 1 else cal.seed * 1000 + cal.stage
+                           ).random(cal.size)
     lo = np.array([cal.boxes[k][0] for k in cal.keys])
     hi = np.array([cal.boxes[k][1] for k in cal.keys])
     return lo + u * (hi - lo)
 
 
-def point_seed(design_seed: int, j: int) -> int:
+def point_seed(design_seed: int, j: int, stage: int = 1) -> int:
     """The run seed of design point j: every arm at a point shares it (common random numbers)."""
-    return int.from_bytes(hashlib.sha256(f"dealsim-design|{design_seed}|{j}".encode()).digest()[:8], "big") >> 1
+    tag = f"{design_seed}" if stage == 1 else f"{design_seed}|stage{stage}"
+    return int.from_bytes(hashlib.sha256(f"dealsim-design|{tag}|{j}".encode()).digest()[:8], "big") >> 1
 
 
 def design_hash(cal: AreaCalibration) -> str:
     """Hash of what defines the design's runs: the arms' resolved scenarios and overrides, boxes, scale, size, seed."""
     spec = {"arms": {n: {"scenario": a.loaded.resolved, "overrides": a.overrides} for n, a in cal.arms.items()},
             "boxes": cal.boxes, "scale": cal.scale, "size": cal.size, "seed": cal.seed}
+    if cal.stage != 1:
+        spec["stage"] = cal.stage
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -110,7 +114,7 @@ def run_design(cal: AreaCalibration, out: Path, *, workers: int | None = None, s
     from runs import executor
 
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"design_seed{cal.seed}.jsonl"
+    path = out / (f"design_seed{cal.seed}.jsonl" if cal.stage == 1 else f"design_seed{cal.seed}_stage{cal.stage}.jsonl")
     want = design_hash(cal)
     if fresh and path.exists():
         path.unlink()
@@ -120,7 +124,7 @@ def run_design(cal: AreaCalibration, out: Path, *, workers: int | None = None, s
     jobs, meta = [], []
     for j in range(n):
         ov_theta = {k: float(theta[j, i]) for i, k in enumerate(cal.keys)}
-        seed = point_seed(cal.seed, j)
+        seed = point_seed(cal.seed, j, cal.stage)
         for name, arm in cal.arms.items():
             if (j, name) in done:
                 continue
@@ -207,3 +211,16 @@ def load_design(cal: AreaCalibration, path: Path) -> Design:
                 col[s][i] = v
         stats[a] = col
     return Design(cal.keys, theta, stats, cal.seed, cal.scale, seconds)
+
+
+def merge_designs(first: Design, second: Design, boxes: dict[str, tuple[float, float]]) -> Design:
+    """The second stage's points and the first stage's points that fall inside its (refined) boxes."""
+    lo = np.array([boxes[k][0] for k in first.keys])
+    hi = np.array([boxes[k][1] for k in first.keys])
+    inside = np.all((first.theta >= lo) & (first.theta <= hi), axis=1)
+    stats: dict[str, dict[str, np.ndarray]] = {}
+    for arm, cols in second.stats.items():
+        a = first.stats.get(arm, {})
+        stats[arm] = {s: np.concatenate([a.get(s, np.full(first.size, np.nan))[inside], v]) for s, v in cols.items()}
+    return Design(first.keys, np.concatenate([first.theta[inside], second.theta]), stats, second.seed, second.scale,
+                  first.run_seconds + second.run_seconds)

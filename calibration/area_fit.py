@@ -176,7 +176,9 @@ def run_fit(cal: AreaCalibration, targets: AreaTargets, emulators: dict[str, Emu
     import logging
 
     logging.getLogger("emcee.autocorr").setLevel(logging.ERROR)  # a short chain is reported through `ess`
-    tau = emcee.autocorr.integrated_time(keep, quiet=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = emcee.autocorr.integrated_time(keep, quiet=True)
+    tau = np.where(np.isfinite(tau), tau, float(len(keep)))  # a stuck coordinate counts as one draw per walker
     flat = keep.reshape(-1, len(names))
     flat_lp = logp[steps // 2:].reshape(-1)
     ess = float(flat.shape[0] / np.max(tau))

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .area_config import AreaCalibration, load_area_calibration
-from .area_design import Design, load_design, run_design
+from .area_design import Design, load_design, merge_designs, run_design
 from .area_fit import Fit, FitSpec, effect_names, fit_emulators, run_fit
 from .area_predict import score_holdout
 from .area_targets import AreaTargets, load_area_targets, transform
@@ -61,8 +61,13 @@ def _effects(fit: Fit, emulators: dict[str, Emulator], arm: str, n_theta: int, r
     return out
 
 
-def _summary(x: np.ndarray) -> dict[str, float]:
-    return {**_q(x), "p_positive": float(np.mean(x > 0)), "p_harm": float(np.mean(x < 0))}
+def _summary(x: np.ndarray, stat: str = "") -> dict[str, float | None]:
+    """Quantiles, P(> 0) and P(harm): harm is a change in the outcome's worse direction (outcomes registry)."""
+    from model.outcomes import REGISTRY
+
+    o = REGISTRY.get(stat.split("[")[0])
+    harm = None if o is None or o.better == 0 else float(np.mean(x * o.better < 0))
+    return {**_q(x), "p_positive": float(np.mean(x > 0)), "p_harm": harm}
 
 
 def _widths(cal: AreaCalibration, fit: Fit) -> dict[str, dict[str, float]]:
@@ -103,6 +108,8 @@ def _decomposition(fit: Fit, emulators: dict[str, Emulator], cal: AreaCalibratio
         parts = {}
         for key, label in (("context.devolution_frailty", "devolution"), ("context.national_frailty_trend",
                                                                           "national_trend")):
+            if key not in cal.keys:
+                continue
             th = theta.copy()
             th[:, cal.keys.index(key)] = 0.0
             parts[label] = base - change(th)
@@ -148,17 +155,44 @@ def _recovery_data(cal: AreaCalibration, targets: AreaTargets, truth: dict[str, 
     return out
 
 
-def analyse(cal: AreaCalibration, designs: dict[int, Design], targets: AreaTargets, *, say: Say = _say,
-            quick: bool = False, recovery_scale: float = 0.2) -> dict[str, Any]:
-    """Every fit and every report, as plain dicts (written to files by `calibrate_areas`)."""
-    n_theta = len(cal.keys)
-    kw = {"walkers": 64, "steps": 300, "draws": 400} if quick else {}
-    rng = np.random.default_rng(cal.fit.seed)
+def refined_boxes(cal: AreaCalibration, emulators: dict[str, Emulator], targets: AreaTargets, *,
+                  quick: bool = False) -> dict[str, tuple[float, float]]:
+    """Stage 2's boxes: the central `refine.quantiles` of the stage-1 posteriors (both HLE series, prior widths
+    doubled, so every later fit stays inside), each side moved out by `refine.widen` of the width, clipped to the
+    design box."""
+    assert cal.refine is not None
+    q_lo, q_hi = cal.refine.quantiles
+    lo_q: dict[str, float] = {}
+    hi_q: dict[str, float] = {}
+    kw = {"steps": 150, "draws": 300} if quick else {"steps": 2000, "draws": 4000}
+    for series in ("original", "revised"):
+        f = run_fit(cal, targets, emulators, FitSpec(f"refocus_{series}", FIT_SERIES[series], PRIMARY_ARMS,
+                                                     prior_scale=2.0, seed=cal.fit.seed + 60), **kw)
+        for i, k in enumerate(cal.keys):
+            a, b = np.quantile(f.draws[:, i], [q_lo, q_hi])
+            lo_q[k], hi_q[k] = min(lo_q.get(k, a), a), max(hi_q.get(k, b), b)
+    boxes = {}
+    for k in cal.keys:
+        c, h = (hi_q[k] + lo_q[k]) / 2, (hi_q[k] - lo_q[k]) / 2 * (1 + cal.refine.widen)
+        lo, hi = cal.boxes[k]
+        boxes[k] = (float(max(lo, c - h)), float(min(hi, c + h)))
+    return boxes
+
+
+def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: dict[int, Design],
+            targets: AreaTargets, *, say: Say = _say, quick: bool = False, recovery_scale: float = 0.2
+            ) -> dict[str, Any]:
+    """Every fit and every report, as plain dicts (written to files by `calibrate_areas`). `cal0` states the
+    priors (their widths are measured in its design box); `cals[seed]` is each calibration's final stage."""
     seeds = sorted(designs)
-    t0 = time.monotonic()
-    emus = {s: fit_emulators(cal, designs[s], targets) for s in seeds}
-    say(f"emulators fitted ({time.monotonic() - t0:.1f} s)")
     main_seed = seeds[0]
+    cal = cals[main_seed]
+    n_theta = len(cal.keys)
+    kw = {"walkers": 64, "steps": 150, "draws": 300} if quick else {}
+    rng = np.random.default_rng(cal.fit.seed)
+    t0 = time.monotonic()
+    emus = {s: fit_emulators(cals[s], designs[s], targets) for s in seeds}
+    say(f"emulators fitted ({time.monotonic() - t0:.1f} s)")
     emu = emus[main_seed]
     report: dict[str, Any] = {"emulator": {}}
     for arm, e in emu.items():
@@ -168,9 +202,10 @@ def analyse(cal: AreaCalibration, designs: dict[int, Design], targets: AreaTarge
 
     fits: dict[str, Fit] = {}
 
-    def fit(name: str, spec: FitSpec, emulators: dict[str, Emulator] | None = None) -> Fit:
+    def fit(name: str, spec: FitSpec, emulators: dict[str, Emulator] | None = None,
+            c: AreaCalibration | None = None) -> Fit:
         t = time.monotonic()
-        f = run_fit(cal, targets, emulators or emu, spec, **kw)
+        f = run_fit(c or cal, targets, emulators or emu, spec, **kw)
         say(f"fit {name}: ESS {f.ess:.0f}, acceptance {f.acceptance:.2f} ({time.monotonic() - t:.1f} s)")
         fits[name] = f
         return f
@@ -179,7 +214,7 @@ def analyse(cal: AreaCalibration, designs: dict[int, Design], targets: AreaTarge
         fit(f"primary_{series}", FitSpec(f"primary_{series}", FIT_SERIES[series], PRIMARY_ARMS, seed=cal.fit.seed))
     for s in seeds[1:]:
         fit(f"replicate_seed{s}", FitSpec(f"replicate_seed{s}", FIT_SERIES["original"], PRIMARY_ARMS,
-                                          seed=cal.fit.seed + s), emus[s])
+                                          seed=cal.fit.seed + s), emus[s], cals[s])
 
     # Attribution: the Deal's effect under each series.
     attribution: dict[str, Any] = {}
@@ -187,7 +222,7 @@ def analyse(cal: AreaCalibration, designs: dict[int, Design], targets: AreaTarge
         f = fits[f"primary_{series}"]
         eff = _effects(f, emu, "wigan", n_theta, rng)
         attribution[series] = {
-            "effects": {k: _summary(v) for k, v in eff.items()},
+            "effects": {k: _summary(v, k) for k, v in eff.items()},
             "decomposition_2009_11_to_2017_19": _decomposition(f, emu, cal, n_theta, "2009-11", "2017-19"),
             "parameters": {k: _q(f.draws[:, i]) for i, k in enumerate(cal.keys)},
             "hyper": {h: _q(f.column(h)) for h in HYPER}}
@@ -213,7 +248,7 @@ def analyse(cal: AreaCalibration, designs: dict[int, Design], targets: AreaTarge
         f = fit(f"prior_x{factor:g}", FitSpec(f"prior_x{factor:g}", FIT_SERIES["original"], PRIMARY_ARMS,
                                               prior_scale=factor, seed=cal.fit.seed + 10))
         eff = _effects(f, emu, "wigan", n_theta, rng)
-        sens[f"x{factor:g}"] = {k: _summary(v) for k, v in eff.items() if "true" in k}
+        sens[f"x{factor:g}"] = {k: _summary(v, k) for k, v in eff.items() if "true" in k}
     sens["x1"] = {k: v for k, v in attribution["original"]["effects"].items() if "true" in k}
     report["prior_sensitivity"] = sens
 
@@ -262,11 +297,12 @@ def analyse(cal: AreaCalibration, designs: dict[int, Design], targets: AreaTarge
         for j, k in enumerate(cal.keys):
             q = _q(f.draws[:, j])
             rows[k] = {"true": truth[k], **q, "inside90": bool(q["q05"] <= truth[k] <= q["q95"]),
-                       "width_ratio": _widths(cal, f)[k]["width_ratio"]}
+                       "width_ratio": _widths(cal0, f)[k]["width_ratio"]}
         eff_true = None
         recovery.append({"truth": i, "scale": recovery_scale, "parameters": rows, "effect_true": eff_true})
     report["recovery"] = recovery
-    report["fits"] = {name: {"diagnostics": _diagnostics(f), "widths": _widths(cal, f)} for name, f in fits.items()}
+    report["fits"] = {name: {"diagnostics": _diagnostics(f), "widths": _widths(cal0, f)} for name, f in fits.items()}
+    report["boxes"] = {str(s): cals[s].boxes for s in seeds}
     report["_fits"] = fits
     report["_emulators"] = emus
     return report
@@ -336,22 +372,32 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
     cal = load_area_calibration(path)
     targets = load_area_targets(cal.targets_path)
     out = out or Path("results") / "calibration_areas"
-    seeds = seeds or (cal.seed, cal.seed + 1)
-    designs = {}
+    seeds = seeds or (cal.seed,)
+    designs, cals = {}, {}
     t0 = time.monotonic()
     for s in seeds:
         c = cal.with_seed(s)
         p = run_design(c, out, workers=workers, scheduler=scheduler, fresh=fresh, limit=limit, say=say)
-        designs[s] = load_design(c, p)
+        d = load_design(c, p)
+        if c.refine is not None:
+            boxes = refined_boxes(c, fit_emulators(c, d, targets), targets, quick=quick)
+            say(f"seed {s}: stage 2 over the refined box (" + ", ".join(
+                f"{k.split('.')[-1]} {lo:.3g}-{hi:.3g}" for k, (lo, hi) in boxes.items()) + ")")
+            c2 = c.refined(boxes)
+            p2 = run_design(c2, out, workers=workers, scheduler=scheduler, fresh=fresh,
+                            limit=None if limit is None else max(2, limit), say=say)
+            d, c = merge_designs(d, load_design(c2, p2), boxes), c2
+        designs[s], cals[s] = d, c
     design_s = time.monotonic() - t0
     t1 = time.monotonic()
-    report = analyse(cal, designs, targets, say=say, quick=quick, recovery_scale=recovery_scale)
+    report = analyse(cal, cals, designs, targets, say=say, quick=quick, recovery_scale=recovery_scale)
     analysis_s = time.monotonic() - t1
     base = results or cal.path.parent
     fits: dict[str, Fit] = report["_fits"]
     prov = {"command_line": " ".join(sys.argv), "fit_seed": cal.fit.seed, "design_seeds": list(seeds),
             "targets": str(cal.targets_path.name), **environment(cal.path.parent.parent)}
-    meta = {"calibration": str(cal.path.name), "calibration_sha256": cal.sha256, "design_points": {
+    meta = {"calibration": str(cal.path.name), "calibration_sha256": cal.sha256,
+            "boxes": {str(s): c.boxes for s, c in cals.items()}, "design_points": {
         str(s): d.size for s, d in designs.items()}, "design_run_seconds": {str(s): d.run_seconds for s, d in
                                                                          designs.items()},
         "design_wall_seconds": design_s, "analysis_seconds": analysis_s, "scale": cal.scale, "provenance": prov}

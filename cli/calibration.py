@@ -96,8 +96,9 @@ def add_commands(subparsers: Any) -> None:
                               description=(
         "The multi-area calibration (docs/calibration.md): every arm of the calibration file (Wigan with and without "
         "the Deal, an England-average borough, Barnsley, Doncaster and Bolton, and the placebo arms) is run at the "
-        "points of two Latin-hypercube designs (seeds 1 and 2: two independent calibrations); a quadratic emulator of "
-        "each statistic is fitted to each design, and the posterior of the shared parameters and the area terms' "
+        "points of a Latin-hypercube design over the design box, then of a second one over the region the first "
+        "stage's posterior holds; a quadratic emulator of each statistic is fitted to the points in that region, and "
+        "the posterior of the shared parameters and the area terms' "
         "spreads is sampled by MCMC (emcee) under the observation model of calibration/likelihood.py. Writes "
         "posterior/areas.csv (original HLE series) and areas_revised.csv (revised series, co-primary) with their "
         ".json, posterior/areas_report.json (diagnostics, widths, agreement of the two calibrations), "
@@ -110,9 +111,9 @@ def add_commands(subparsers: Any) -> None:
                    help="local worker processes (default: all cores); ignored with --scheduler")
     a.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run the design on a Dask cluster: its scheduler address, e.g. tcp://10.0.0.5:8786")
-    a.add_argument("--seeds", default="1,2", metavar="S1,S2",
-                   help="design seeds, comma-separated (default 1,2: the reported calibration and its independent "
-                        "replicate)")
+    a.add_argument("--seeds", default="1", metavar="S1[,S2]",
+                   help="design seeds, comma-separated (default 1: the reported calibration; 1,2 adds an independent "
+                        "replicate and reports whether the two agree)")
     a.add_argument("--points", type=_int("the number of design points", 2, 1_000_000), default=None, metavar="N",
                    help="use only the first N points of each design (a smaller, quicker calibration)")
     a.add_argument("--quick", action="store_true", help="short MCMC chains (for trying the machinery, not results)")

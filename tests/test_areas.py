@@ -164,10 +164,11 @@ def test_config_errors_name_file_key_and_line(tmp_path):
 
 
 # ----------------------------------------------------------------------------- a tiny calibration
-def _tiny(tmp_path: Path, size: int = 14) -> Path:
+def _tiny(tmp_path: Path, size: int = 12) -> Path:
     data = yaml.safe_load(AREAS.read_text())
     data["targets"] = str(TARGETS)
     data["design"].update(scale=0.02, size=size)
+    data["design"]["refine"]["size"] = size
     for arm in data["arms"].values():
         arm["scenario"] = str((AREAS.parent / arm["scenario"]).resolve())
     keep = ("health.threshold_male", "health.w_self_help")
@@ -204,7 +205,7 @@ def test_design_resumes_after_an_interruption(tmp_path):
 
 
 def test_tiny_multi_area_calibration(tmp_path, monkeypatch):
-    """The whole pipeline at a tiny size: 2 free parameters, 14 points x 10 arms x 1 design, short chains.
+    """The whole pipeline at a tiny size: 2 free parameters, 12 + 12 points x 10 arms, short chains.
     The numbers mean nothing; the files' shape and the machinery are what is tested."""
     import calibration.emulator as emulator
     from calibration.areas_pipeline import calibrate_areas

@@ -3,8 +3,8 @@
 Each particle runs the five primary arms (Wigan with the Deal, England, the three controls) at the design scale
 with a seed from its parameters; the distance is the Mahalanobis distance of the observation model
 (calibration/likelihood.py) with the hyperparameters fixed at the emulator posterior's medians (an advantage to
-ABC: it does not have to learn them). The budget is one design's runs: ``design.size`` points x 10 arms =
-``2 x design.size`` particles of 5 arms. Writes ``abc_baseline.json`` beside this file.
+ABC: it does not have to learn them). The budget is one calibration's runs: both stages' points x 10 arms =
+``2 x (design.size + refine.size)`` particles of 5 arms. Writes ``abc_baseline.json`` beside this file.
 
     python -m calibration.experiments.abc_baseline [--budget RUNS] [--population N]
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -94,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     obs = targets.select(series=FIT_SERIES["original"], areas=set(PRIMARY_ARMS))
     post = json.loads((ROOT / "calibration" / "posterior" / "areas.json").read_text())
     hyper = {h: post["hyper"][h]["q50"] for h in HYPER}
-    budget = args.budget or cal.size * len(cal.arms)
+    budget = args.budget or (cal.size + (cal.refine.size if cal.refine else 0)) * len(cal.arms)
     particles = budget // len(PRIMARY_ARMS)
     priors = {}
     for k in cal.keys:
@@ -109,13 +108,16 @@ def main(argv: list[str] | None = None) -> int:
                        sampler=pyabc.sampler.MulticoreEvalParallelSampler(n_procs=args.workers))
     observed = {f"{o.stat}@{o.area}": o.y for o in obs}
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp:
-        abc.new(f"sqlite:///{tmp}/abc.db", observed)
-        history = abc.run(max_total_nr_simulations=particles, max_nr_populations=50)
-        pops = history.get_all_populations()
-        df, w = history.get_distribution(m=0)
-        gens = [{"t": int(r.t), "epsilon": float(r.epsilon), "samples": int(r.samples)} for r in pops.itertuples()
-                if r.t >= 0]
+    db = ROOT / "results" / "abc_baseline" / "abc.db"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    if db.exists():
+        db.unlink()
+    abc.new(f"sqlite:///{db}", observed)
+    history = abc.run(max_total_nr_simulations=particles, max_nr_populations=50)
+    pops = history.get_all_populations()
+    df, w = history.get_distribution(m=0)
+    gens = [{"t": int(r.t), "epsilon": float(r.epsilon), "samples": int(r.samples)} for r in pops.itertuples()
+            if r.t >= 0]
     wall = time.monotonic() - t0
     w = np.asarray(w, float)
     ess = float(w.sum() ** 2 / (w ** 2).sum())
