@@ -26,7 +26,8 @@ import numpy as np
 from .area_config import AreaCalibration
 from .config import CalibrationError
 
-__all__ = ["design_points", "design_hash", "run_design", "load_design", "Design", "flatten", "merge_designs"]
+__all__ = ["design_points", "design_hash", "run_design", "load_design", "Design", "flatten", "merge_designs",
+           "recorded_boxes"]
 
 
 def design_points(cal: AreaCalibration) -> np.ndarray:
@@ -132,7 +133,8 @@ def run_design(cal: AreaCalibration, out: Path, *, workers: int | None = None, s
             meta.append((j, name, seed))
     if not path.exists():
         path.write_text(json.dumps({"design_hash": want, "keys": cal.keys, "arms": list(cal.arms),
-                                    "scale": cal.scale, "size": cal.size, "seed": cal.seed}) + "\n")
+                                    "scale": cal.scale, "size": cal.size, "seed": cal.seed, "stage": cal.stage,
+                                    "boxes": {k: list(v) for k, v in cal.boxes.items()}}) + "\n")
     else:
         _truncate_partial(path)
     total = n * len(cal.arms)
@@ -224,3 +226,15 @@ def merge_designs(first: Design, second: Design, boxes: dict[str, tuple[float, f
         stats[arm] = {s: np.concatenate([a.get(s, np.full(first.size, np.nan))[inside], v]) for s, v in cols.items()}
     return Design(first.keys, np.concatenate([first.theta[inside], second.theta]), stats, second.seed, second.scale,
                   first.run_seconds + second.run_seconds)
+
+
+def recorded_boxes(cal: AreaCalibration, out: Path, stage: int = 2) -> dict[str, tuple[float, float]] | None:
+    """The boxes a stage's design file was made over (None if there is no such file yet): a resumed calibration
+    keeps the stage-2 region it chose the first time, whatever later changes to the fits would choose."""
+    path = out / f"design_seed{cal.seed}_stage{stage}.jsonl"
+    if not path.exists():
+        return None
+    with path.open() as fh:
+        head = json.loads(fh.readline())
+    boxes = head.get("boxes")
+    return None if boxes is None else {k: (float(v[0]), float(v[1])) for k, v in boxes.items()}

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .area_config import AreaCalibration, load_area_calibration
-from .area_design import Design, load_design, merge_designs, run_design
+from .area_design import Design, load_design, merge_designs, recorded_boxes, run_design
 from .area_fit import Fit, FitSpec, effect_names, fit_emulators, run_fit
 from .area_predict import score_holdout
 from .area_targets import AreaTargets, load_area_targets, transform
@@ -380,7 +380,9 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
         p = run_design(c, out, workers=workers, scheduler=scheduler, fresh=fresh, limit=limit, say=say)
         d = load_design(c, p)
         if c.refine is not None:
-            boxes = refined_boxes(c, fit_emulators(c, d, targets), targets, quick=quick)
+            boxes = None if fresh else recorded_boxes(c, out)
+            if boxes is None:
+                boxes = refined_boxes(c, fit_emulators(c, d, targets), targets, quick=quick)
             say(f"seed {s}: stage 2 over the refined box (" + ", ".join(
                 f"{k.split('.')[-1]} {lo:.3g}-{hi:.3g}" for k, (lo, hi) in boxes.items()) + ")")
             c2 = c.refined(boxes)
