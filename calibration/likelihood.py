@@ -9,7 +9,7 @@ For area a, statistic s (on its noise scale: years, log rate, logit share):
 * area terms are random effects, level ~ N(0, tau_level^2) per kind (and sex), trend ~ N(0, tau_trend^2) for HLE,
   integrated out analytically: each area's figures are jointly Gaussian with covariance
       Sigma = noise + emulator error + sum_k tau_k^2 z_k z_k'
-  (the emulator's error counts as one shift per series, sex and area: fully correlated across its periods);
+  (the emulator's error counts twice: as one shift per series, sex and area, and as independent noise per period);
   so the controls' own departures set the taus, and Wigan's departure after the Deal is judged against them;
   this is the difference-in-differences inside the likelihood;
 * noise is the published statistic's: HLE and LE with their ONS sampling error, 3-year periods sharing k years
@@ -86,12 +86,13 @@ def build_blocks(targets: AreaTargets, obs: list[Obs], arms: dict[str, str], emu
                 p = min(max(a.raw, 0.01), 0.99)
                 base[i, i] = 1.0 / (s.homes * p * (1 - p))
         emu_idx = np.array(emu.index([o.stat for o in mine]))
-        # Emulator error, fully correlated within one series, sex and area: a quadratic that is off at one period
-        # is off the same way at the next, so its error is a shift of the whole series, not independent noise.
+        # Emulator error, counted twice on purpose: once as a shift of the whole series (a quadratic that is off at
+        # one period is off the same way at the next, which matters for levels) and once as independent noise per
+        # period (which matters for changes between periods). Either alone made the posterior overconfident.
         e = np.sqrt(emu.err_var[emu_idx])
         group = [(o.series, o.sex) for o in mine]
         same = np.array([[gi == gj for gj in group] for gi in group], dtype=float)
-        base = base + same * np.outer(e, e)
+        base = base + same * np.outer(e, e) + np.diag(e * e)
         b = Block(area, arm, ref, mine, y, emu_idx, base)
         kinds = np.array([o.kind for o in mine])
         scale = 1.0 / _N_COUNCILS if ref else 1.0
