@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     gens = [{"t": int(r.t), "epsilon": float(r.epsilon), "samples": int(r.samples)} for r in pops.itertuples()
             if r.t >= 0]
     wall = time.monotonic() - t0
+    post = json.loads((ROOT / "calibration" / "posterior" / "areas.json").read_text())  # the emulator's, as it is now
     w = np.asarray(w, float)
     ess = float(w.sum() ** 2 / (w ** 2).sum())
     out = {"method": "pyabc ABC-SMC, Mahalanobis distance of the observation model, hyperparameters fixed at the "
