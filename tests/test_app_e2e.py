@@ -136,7 +136,18 @@ def _caption(p: Page, key: str) -> str:
 
 
 def _chart_png(p: Page, key: str) -> bytes:
-    return p.page.locator(f".dealsim-chart-{key} img").first.screenshot()
+    """The chart's current image. A chart swaps its <img> when a redraw lands, so the element found may be
+    detached before the screenshot is taken (seen once in CI on 2026-12-02): find it again, up to five times."""
+    from playwright.sync_api import Error
+
+    for attempt in range(5):
+        try:
+            return p.page.locator(f".dealsim-chart-{key} img").first.screenshot()
+        except Error as exc:
+            if "not attached" not in str(exc) or attempt == 4:
+                raise
+            p.page.wait_for_timeout(200)
+    raise AssertionError("unreachable")
 
 
 def expect(locator):
