@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from scipy import stats
 
-from model import yamlfile
 
-from .config import CalibrationError
+from .config import CalibrationError, read_settings, referenced_file
 
 __all__ = ["AreaPrior", "Arm", "AreaCalibration", "load_area_calibration"]
 
@@ -226,38 +225,20 @@ class AreaCalibration:
         return replace(self, boxes=dict(boxes), size=self.refine.size, stage=2)
 
 
-def _resolve(base: Path, ref: str) -> Path:
-    p = Path(os.path.expanduser(ref))
-    return p if p.is_absolute() else base / p
-
-
 def load_area_calibration(path: str | os.PathLike[str]) -> AreaCalibration:
     """Read and check ``areas.yaml``; raise CalibrationError (or ScenarioError) naming the file, key and line."""
     from model.adoption import shifted_timeline
     from model.scenario import ScenarioError, apply_overrides, load_scenario
 
     shown = os.fspath(path)
-    data, prov, raw = yamlfile.read(path, what="multi-area calibration file", example="targets: targets/areas.yaml")
-    lines = {k: line for k, (_, line) in prov.items()}
-    if not isinstance(data, dict):
-        raise CalibrationError("expected a mapping with keys targets, design, arms, parameters, hyper", shown)
-    try:
-        f = _File.model_validate(data, strict=True)
-    except ValidationError as exc:
-        raise yamlfile.from_validation(exc, prov, shown, _File) from None
-    here = Path(os.path.expanduser(shown)).resolve().parent
-    targets = _resolve(here, f.targets)
-    if not targets.is_file():
-        raise CalibrationError(f"targets file {f.targets!r} not found (looked for {targets})", shown, "targets",
-                               lines.get("targets"))
+    f, lines, raw, here = read_settings(path, _File, what="multi-area calibration file",
+                                        example="targets: targets/areas.yaml",
+                                        expect="targets, design, arms, parameters, hyper")
+    targets = referenced_file(here, f.targets, shown, "targets", lines, "targets")
     arms: dict[str, Arm] = {}
     for name, a in f.arms.items():
         where = f"arms.{name}"
-        sp = _resolve(here, a.scenario)
-        if not sp.is_file():
-            raise CalibrationError(f"scenario file {a.scenario!r} not found (looked for {sp})", shown,
-                                   where + ".scenario", lines.get(where + ".scenario", lines.get(where)))
-        loaded = load_scenario(sp)
+        loaded = load_scenario(referenced_file(here, a.scenario, shown, where + ".scenario", lines, "scenario"))
         ov: dict[str, Any] = {}
         if a.deal is not None:
             ov["deal.enabled"] = a.deal

@@ -15,7 +15,7 @@ import numpy as np
 from .area_fit import Fit
 from .area_targets import AreaTargets, Obs, untransform
 from .emulator import Emulator
-from .likelihood import HYPER, OFFSETS, block_moments, build_blocks
+from .likelihood import ENGLAND_COUNCILS as N_ENG, HYPER, OFFSETS, block_moments, build_blocks
 from .scores import crps_normal, crps_samples, interval_score, interval_score_samples, linear_trend_forecast, pit, \
     persistence_forecast
 
@@ -68,12 +68,12 @@ def _noise_sd(o: Obs, targets: AreaTargets, fit: Fit) -> float:
     med = {h: float(np.median(fit.column(h))) for h in HYPER}
     if o.kind == "2a2":
         count = o.raw * targets.areas[o.area].population_65plus / 1e5
-        return o.raw * float(np.sqrt(1.0 / count + med["sigma_2a2"] ** 2 / (150 if ref else 1)))
+        return o.raw * float(np.sqrt(1.0 / count + med["sigma_2a2"] ** 2 / (N_ENG if ref else 1)))
     if o.kind == "dtoc":
-        return o.raw * med["sigma_dtoc"] / (np.sqrt(150) if ref else 1)
+        return o.raw * med["sigma_dtoc"] / (np.sqrt(N_ENG) if ref else 1)
     if o.kind == "2b1":
         p = o.raw / 100
-        return 100 * p * (1 - p) * med["sigma_2b1"] / (np.sqrt(150) if ref else 1)
+        return 100 * p * (1 - p) * med["sigma_2b1"] / (np.sqrt(N_ENG) if ref else 1)
     p = o.raw
     return float(np.sqrt(p * (1 - p) / s.homes))
 

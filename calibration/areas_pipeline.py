@@ -24,7 +24,7 @@ from .area_design import Design, load_design, merge_designs, recorded_boxes, run
 from .area_fit import Fit, FitSpec, effect_names, fit_emulators, run_fit
 from .area_predict import score_holdout
 from .area_targets import AreaTargets, load_area_targets, transform
-from .emulator import Emulator
+from .emulator import Emulator, known_values
 from .likelihood import HYPER, block_moments, build_blocks
 
 __all__ = ["calibrate_areas", "analyse", "FIT_SERIES", "CONTROLS", "KNOWN_BY"]
@@ -140,13 +140,9 @@ def _recovery_data(cal: AreaCalibration, targets: AreaTargets, truth: dict[str, 
             raise RuntimeError(f"recovery run of {arm_name} failed: {why}")
         flat = flatten(res)
         mine = [o for o in obs if o.area == area]
-        # A fake emulator that returns this run's values, so the observation model's covariance is the fit's own.
-        names = [o.stat for o in mine]
+        # The run's values stand where the emulator's would, so the observation model's covariance is the fit's own.
         vals = np.array([float(transform(o.kind, flat[o.stat])) for o in mine])
-        fake = Emulator(cal.keys, np.zeros(len(cal.keys)), np.ones(len(cal.keys)), names,
-                        np.zeros((1 + len(cal.keys) + len(cal.keys) * (len(cal.keys) + 1) // 2, len(names))),
-                        np.zeros(len(names)), np.zeros(len(names)), np.zeros(len(names)), np.ones(len(names)), 0)
-        b = build_blocks(targets, mine, {area: "fake"}, {"fake": fake})[0]
+        b = build_blocks(targets, mine, {area: "run"}, {"run": known_values(cal.keys, [o.stat for o in mine])})[0]
         hy = {h: np.array([hyper[h]]) for h in HYPER}
         mu, cov = block_moments(b, vals[None, :], hy, {})
         z = rng.multivariate_normal(mu[0], cov[0])

@@ -173,30 +173,43 @@ def _resolve(base: Path, ref: str) -> Path:
     return p if p.is_absolute() else base / p
 
 
+def read_settings(path: str | os.PathLike[str], shape: type[BaseModel], *, what: str, example: str, expect: str
+                  ) -> tuple[Any, dict[str, int | None], bytes, Path]:
+    """A calibration settings file read through the one YAML reader and its shape checked by pydantic: the
+    validated model, each key's line, the raw bytes (for the hash) and the file's folder. `expect` names the
+    top-level keys for the message when the file is not a mapping."""
+    shown = os.fspath(path)
+    data, prov, raw = yamlfile.read(path, what=what, example=example)
+    if not isinstance(data, dict):
+        raise CalibrationError(f"expected a mapping with keys {expect}", shown)
+    try:
+        f = shape.model_validate(data, strict=True)
+    except ValidationError as exc:
+        raise yamlfile.from_validation(exc, prov, shown, shape) from None
+    return f, {k: line for k, (_, line) in prov.items()}, raw, Path(os.path.expanduser(shown)).resolve().parent
+
+
+def referenced_file(here: Path, ref: str, shown: str, key: str, lines: dict[str, int | None], what: str) -> Path:
+    """A file a settings file names, relative to its folder; CalibrationError at the key's line if missing."""
+    p = _resolve(here, ref)
+    if not p.is_file():
+        raise CalibrationError(f"{what} file {ref!r} not found (looked for {p})", shown, key,
+                               lines.get(key, lines.get(key.rsplit(".", 1)[0])))
+    return p
+
+
 def load_calibration(path: str | os.PathLike[str]) -> Calibration:
     """Read and check a calibration file; raise CalibrationError (or model.scenario.ScenarioError for a bad
     scenario) with one line naming the file, key and line."""
     from model.scenario import ScenarioError, apply_overrides, load_scenario
 
     shown = os.fspath(path)
-    data, prov, raw = yamlfile.read(path, what="calibration file", example="scenario: ../scenarios/wigan.yaml")
-    lines = {k: line for k, (_, line) in prov.items()}
-    if not isinstance(data, dict):
-        raise CalibrationError("expected a mapping with keys scenario, targets, simulation, abc, parameters", shown)
-    try:
-        f = _File.model_validate(data, strict=True)
-    except ValidationError as exc:
-        raise yamlfile.from_validation(exc, prov, shown, _File) from None
-    here = Path(os.path.expanduser(shown)).resolve().parent
-    scen_path = _resolve(here, f.scenario)
-    if not scen_path.is_file():
-        raise CalibrationError(f"scenario file {f.scenario!r} not found (looked for {scen_path})", shown, "scenario",
-                               lines.get("scenario"))
+    f, lines, raw, here = read_settings(path, _File, what="calibration file",
+                                        example="scenario: ../scenarios/wigan.yaml",
+                                        expect="scenario, targets, simulation, abc, parameters")
+    scen_path = referenced_file(here, f.scenario, shown, "scenario", lines, "scenario")
     loaded = load_scenario(scen_path)
-    targ_path = _resolve(here, f.targets)
-    if not targ_path.is_file():
-        raise CalibrationError(f"targets file {f.targets!r} not found (looked for {targ_path})", shown, "targets",
-                               lines.get("targets"))
+    targ_path = referenced_file(here, f.targets, shown, "targets", lines, "targets")
     targets = load_targets(targ_path)
     if not targets.stats("fit"):
         raise CalibrationError(f"{f.targets} has no 'fit' values to calibrate on", shown, "targets", lines.get("targets"))

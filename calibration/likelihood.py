@@ -27,13 +27,13 @@ import numpy as np
 from .area_targets import AreaTargets, Obs
 from .emulator import Emulator
 
-__all__ = ["Block", "build_blocks", "log_likelihood", "T0", "HYPER", "OFFSETS"]
+__all__ = ["Block", "build_blocks", "block_moments", "log_likelihood", "T0", "HYPER", "OFFSETS", "ENGLAND_COUNCILS"]
 
 T0 = 2010.5  # the trend terms count from the baseline period 2009-11
 HYPER = ("tau_hle_level", "tau_hle_trend", "tau_le_level", "tau_2a2_level", "tau_2b1_level", "tau_dtoc_level",
          "sigma_2a2", "sigma_2b1", "sigma_dtoc")
 OFFSETS = ("offset_2b1", "offset_hle_revised")
-_N_COUNCILS = 150  # England's ASCOF figures average about 150 councils' (their recording noise averages out)
+ENGLAND_COUNCILS = 150  # England's ASCOF figures average about 150 councils' (their recording noise averages out)
 
 
 @dataclass
@@ -95,7 +95,7 @@ def build_blocks(targets: AreaTargets, obs: list[Obs], arms: dict[str, str], emu
         base = base + same * np.outer(e, e) + np.diag(e * e)
         b = Block(area, arm, ref, mine, y, emu_idx, base)
         kinds = np.array([o.kind for o in mine])
-        scale = 1.0 / _N_COUNCILS if ref else 1.0
+        scale = 1.0 / ENGLAND_COUNCILS if ref else 1.0
         for kind, name in (("2a2", "sigma_2a2"), ("2b1", "sigma_2b1"), ("dtoc", "sigma_dtoc")):
             if (kinds == kind).any():
                 b.diag[name] = (kinds == kind).astype(float) * scale

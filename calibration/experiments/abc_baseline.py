@@ -29,7 +29,7 @@ from calibration.area_config import load_area_calibration  # noqa: E402
 from calibration.area_design import flatten  # noqa: E402
 from calibration.area_targets import load_area_targets, transform  # noqa: E402
 from calibration.areas_pipeline import FIT_SERIES, PRIMARY_ARMS  # noqa: E402
-from calibration.emulator import Emulator  # noqa: E402
+from calibration.emulator import known_values  # noqa: E402
 from calibration.likelihood import HYPER, block_moments, build_blocks  # noqa: E402
 from calibration.simulation import run_model, seed_for  # noqa: E402
 
@@ -62,11 +62,7 @@ class Mahalanobis:
         self.parts = []
         for area in PRIMARY_ARMS:
             mine = [o for o in obs if o.area == area]
-            names = [o.stat for o in mine]
-            p = 1 + len(keys) + len(keys) * (len(keys) + 1) // 2
-            fake = Emulator(keys, np.zeros(len(keys)), np.ones(len(keys)), names, np.zeros((p, len(names))),
-                            np.zeros(len(names)), np.zeros(len(names)), np.zeros(len(names)), np.ones(len(names)), 0)
-            b = build_blocks(targets, mine, {area: "f"}, {"f": fake})[0]
+            b = build_blocks(targets, mine, {area: "run"}, {"run": known_values(keys, [o.stat for o in mine])})[0]
             _, cov = block_moments(b, b.y[None, :], {h: np.array([hyper[h]]) for h in HYPER}, {})
             self.parts.append(([f"{o.stat}@{area}" for o in b.obs], np.linalg.inv(cov[0])))
 
