@@ -9,15 +9,24 @@ from collections.abc import Callable
 from typing import Any
 
 
-def scale_arg(text: str) -> float:
-    """--scale: the share of the borough simulated, in (0, 1]."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number above 0 and at most 1, got {text!r}") from None
-    if not math.isfinite(v) or not 0 < v <= 1:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1 (the share of the borough simulated), got {text!r}")
-    return v
+def float_arg(expected: str, bounds: str, ok: Callable[[float], bool]) -> Callable[[str], float]:
+    """A finite number for which `ok` holds; `expected` and `bounds` word the two errors ("expected EXPECTED, got
+    'x'" when it is not a number, "must be BOUNDS, got 'x'" when it is out of range)."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not math.isfinite(v) or not ok(v):
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text!r}")
+        return v
+
+    return parse
+
+
+# --scale: the share of the borough simulated, in (0, 1].
+scale_arg = float_arg("a number above 0 and at most 1", "above 0 and at most 1 (the share of the borough simulated)",
+                      lambda v: 0 < v <= 1)
 
 
 def int_arg(what: str, lo: int, hi: int) -> Callable[[str], int]:

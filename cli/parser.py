@@ -4,13 +4,12 @@ for its standard library footing and the plain, one-line usage errors it gives t
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cli.args import int_arg, scale_arg
+from cli.args import float_arg, int_arg, scale_arg
 
 
 class UsageError(Exception):
@@ -30,24 +29,8 @@ seeds_arg = int_arg("the number of seeds", 1, 10_000)
 workers_arg = int_arg("the number of workers", 1, 256)
 
 
-def fraction_arg(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
-    if not math.isfinite(v) or not 0 <= v <= 1:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {text!r}")
-    return v
-
-
-def money_arg(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an amount in GBP m (0 or more), got {text!r}") from None
-    if not math.isfinite(v) or not 0 <= v <= 1000:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1000 (GBP m), got {text!r}")
-    return v
+fraction_arg = float_arg("a number from 0 to 1", "from 0 to 1", lambda v: 0 <= v <= 1)
+money_arg = float_arg("an amount in GBP m (0 or more)", "from 0 to 1000 (GBP m)", lambda v: 0 <= v <= 1000)
 
 
 def set_arg(text: str) -> tuple[str, str]:
