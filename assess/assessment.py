@@ -775,6 +775,25 @@ def _fmt(x: Any, nd: int = 1) -> str:
     return number(x, nd)
 
 
+LIMITS: tuple[str, ...] = (
+    "Every mechanism's strength was estimated from **one borough, Wigan**, which had no control group and "
+    "changed much else at the same time (austerity, Greater Manchester devolution). The model separates "
+    "those as far as Wigan's data allow; it cannot show the Deal would work the same way in a place with a "
+    "different voluntary sector, workforce or leadership.",
+    "Healthy life expectancy is measured from a survey of about 1,200 people a year: a council's published "
+    "figure moves by about a year from chance alone, so a change smaller than that may never be visible.",
+    "Local figures this assessment did not have were filled with Wigan's (marked **default** above); "
+    "each one is an assumption the council can replace with its own figure (`scenarios/councils/TEMPLATE.yaml`).",
+    "The baseline match absorbs every difference from Wigan in baseline health into one number per sex, "
+    "whatever its cause; the model's deprivation gradient alone does not explain the comparators' levels.",
+    "Money is in 2010/11 prices, without inflation, and counts only what the model represents: care "
+    "packages, care homes, reablement, the Deal's own spending and the tax freeze. Staff time, NHS savings "
+    "and wider benefits are not counted.",
+    "The model has no COVID-19: periods from 2019-21 on are a counterfactual world without the pandemic.",
+)
+"""What an assessment cannot say, in plain words: the report's last section and the app's (one list, as data)."""
+
+
 def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
     c = plan.council
     st = summary["settings"]
@@ -912,20 +931,7 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
     L.append("")
     L.append("## Limits: what the evidence from one borough can and cannot say")
     L.append("")
-    L.append("- Every mechanism's strength was estimated from **one borough, Wigan**, which had no control group and "
-             "changed much else at the same time (austerity, Greater Manchester devolution). The model separates "
-             "those as far as Wigan's data allow; it cannot show the Deal would work the same way in a place with a "
-             "different voluntary sector, workforce or leadership.")
-    L.append("- Healthy life expectancy is measured from a survey of about 1,200 people a year: a council's published "
-             "figure moves by about a year from chance alone, so a change smaller than that may never be visible.")
-    L.append("- Local figures this assessment did not have were filled with Wigan's (marked **default** above); "
-             "each one is an assumption the council can replace with its own figure (`scenarios/councils/TEMPLATE.yaml`).")
-    L.append("- The baseline match absorbs every difference from Wigan in baseline health into one number per sex, "
-             "whatever its cause; the model's deprivation gradient alone does not explain the comparators' levels.")
-    L.append("- Money is in 2010/11 prices, without inflation, and counts only what the model represents: care "
-             "packages, care homes, reablement, the Deal's own spending and the tax freeze. Staff time, NHS savings "
-             "and wider benefits are not counted.")
-    L.append("- The model has no COVID-19: periods from 2019-21 on are a counterfactual world without the pandemic.")
+    L.extend(f"- {x}" for x in LIMITS)
     L.append("")
     L.append("Files: `assessment.json` (every number above, by period), `assessment_details.json` (settings, "
              "posterior, noise added, sensitivity), `fan_outcomes.png`, `fan_effects.png`, "

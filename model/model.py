@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import mesa
@@ -47,7 +48,7 @@ from . import passes as ps
 from . import relationship as rl
 from . import social as so
 from . import survey
-from .adoption import levers_at
+from .adoption import Levers, levers_at
 from .calendar import days_in_month, fy_start, label, month_of, year_of
 from .community import community_month, found, group_arrays, groups_of
 from .context import context_at
@@ -81,6 +82,22 @@ class Tally:
 
     def __iter__(self):
         return iter(self.blocks)
+
+
+@dataclass(frozen=True)
+class MonthFlows:
+    """What one month produced, as the measurement (step 13) records it."""
+
+    m: int
+    fy: int
+    tkk: ps.TallyK                  # the month's tally constants (the survey reads them)
+    totals: dict[str, float]        # sums over the living (Tally.totals)
+    counts: np.ndarray              # the month pass's event counts (passes.C_*)
+    delayed_bed_days: float
+    births: int
+    migrants: int
+    levers: Levers
+    finance: dict[str, float]
 
 
 class DealModel(mesa.Model):
@@ -319,10 +336,12 @@ class DealModel(mesa.Model):
         if record and self.tracked:
             self._track_month(m)
         if record:
-            self._record(m, fy, tkk, agg, cnt, delayed_bed_days, births, migrants, lev, fin)
+            self._record(MonthFlows(m, fy, tkk, agg, cnt, delayed_bed_days, births, migrants, lev, fin))
         self.m += 1
 
-    def _record(self, m, fy, tkk, agg, cnt, delayed_bed_days, births, migrants, lev, fin) -> None:
+    def _record(self, f: MonthFlows) -> None:
+        m, fy, tkk, agg, cnt, lev, fin = f.m, f.fy, f.tkk, f.totals, f.counts, f.levers, f.finance
+        delayed_bed_days, births, migrants = f.delayed_bed_days, f.births, f.migrants
         k = self.scale_inv
         pop, pop65, pop18 = agg["pop"], agg["pop65"], agg["pop18"]
         rec = self.recorder

@@ -73,13 +73,9 @@ def money(summary: dict[str, Any]) -> dict[str, Any]:
             "payback": pb}
 
 
-def limits_section(report: str) -> str:
-    start = report.find("## Limits")
-    if start < 0:
-        return ""
-    end = report.find("\n## ", start + 5)
-    text = report[start:end if end > 0 else None]
-    return "\n".join(line for line in text.splitlines() if not line.startswith("Files:")).strip()
+def limits_section() -> str:
+    """The report's limits, as the app shows them (from the assessment's one list, not parsed from report.md)."""
+    return "## Limits: what the evidence from one borough can and cannot say\n\n" + "\n".join(f"- {x}" for x in A.LIMITS)
 
 
 def run(council: Council, s: A.Settings, progress: Callable[[float, str], None] | None = None,
@@ -96,10 +92,9 @@ def run(council: Council, s: A.Settings, progress: Callable[[float, str], None] 
     summary = A.summarise(plan, results)
     folder = Path(tempfile.mkdtemp(prefix="assessment-", dir=out_root))
     A.write_outputs(folder, summary, plan)
-    report = (folder / "report.md").read_text(encoding="utf-8")
     say(1.0, "done")
     return Result(council=plan.council.name, summary=A.public(summary), folder=folder, headline=headline(summary),
-                  money=money(summary), limits=limits_section(report), wall_s=time.perf_counter() - t0)
+                  money=money(summary), limits=limits_section(), wall_s=time.perf_counter() - t0)
 
 
 def fmt(x: Any, nd: int = 1) -> str:
