@@ -39,9 +39,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from runs.outputs import quantiles
 
 GREEN_BOOK_DISCOUNT_RATE = 0.035
 """The Green Book's social time preference rate for years 0-30."""
@@ -171,6 +173,21 @@ def payback_draws(benefits: np.ndarray, costs: np.ndarray, years: Sequence[int],
     return _payback_rows(np.cumsum(net * discount_factors(ys, a), axis=1), ys)
 
 
+def payback_quantiles(payback: Sequence[int | None]) -> dict[str, Any]:
+    """Payback-year quantiles over draws, "never" counted as +infinity, each an order statistic (numpy's
+    ``inverted_cdf``) so it is a year some draw paid back in, or None where it falls among draws that never do;
+    and the share of draws that never pay back."""
+    pb = np.array([math.inf if p is None else float(p) for p in payback])
+    if pb.size == 0:
+        return {"q05": None, "q50": None, "q95": None, "p_never": None}
+
+    def q(level: float) -> int | None:
+        x = float(np.quantile(pb, level, method="inverted_cdf"))
+        return None if math.isinf(x) else int(x)
+
+    return {"q05": q(0.05), "q50": q(0.5), "q95": q(0.95), "p_never": float(np.mean(np.isinf(pb)))}
+
+
 def summary(npv: np.ndarray, payback: list[int | None], a: Appraisal) -> dict:
     """The appraisal over draws, for a report: the settings it assumed, NPV quantiles (£m), the probability the NPV
     is positive, and payback-year quantiles with the share of draws that never pay back.
@@ -186,20 +203,13 @@ def summary(npv: np.ndarray, payback: list[int | None], a: Appraisal) -> dict:
         raise ValueError(f"npv has {v.size} draws but payback has {len(payback)}")
     if not np.all(np.isfinite(v)):
         raise ValueError("npv has a value that is not a finite number")
-    pb = np.array([math.inf if p is None else float(p) for p in payback])
-
-    def pb_q(q: float) -> int | None:
-        x = float(np.quantile(pb, q, method="inverted_cdf"))
-        return None if math.isinf(x) else int(x)
-
     return {
         "price_year": a.price_year,
         "discount_rate": a.discount_rate,
         "optimism_bias": a.optimism_bias,
-        "npv_gbp_m": {k: float(np.quantile(v, q)) for k, q in (("q05", 0.05), ("q50", 0.5), ("q95", 0.95))},
+        "npv_gbp_m": quantiles(v, median="q50", count=False, rnd=None),
         "p_npv_positive": float(np.mean(v > 0)),
-        "payback_year": {"q05": pb_q(0.05), "q50": pb_q(0.5), "q95": pb_q(0.95),
-                         "p_never": float(np.mean(np.isinf(pb)))},
+        "payback_year": payback_quantiles(payback),
     }
 
 

@@ -41,11 +41,13 @@ from typing import Any
 
 import numpy as np
 
+from assess.appraisal import payback_quantiles
 from assess.council import PER_HEAD_KEYS, Council, load_council
 from model.adoption import first_deal_year, shifted_timeline
 from model.outcomes import REGISTRY
 from model.parameters import Scenario, month_index
 from model.scenario import ScenarioError, apply_overrides
+from runs.outputs import quantiles
 
 __all__ = ["Settings", "Plan", "prepare", "match_baseline", "transfer_draw", "run_serial", "summarise",
            "write_outputs", "OUTCOMES", "DEFAULTS", "assess", "assess_to_folder"]
@@ -441,11 +443,7 @@ def _observation_sd() -> dict[str, float]:
 
 
 def _q(values: np.ndarray) -> dict[str, float | None]:
-    v = values[np.isfinite(values)]
-    if v.size == 0:
-        return {"q05": None, "q50": None, "q95": None}
-    q = np.quantile(v, [0.05, 0.5, 0.95])
-    return {"q05": _r(q[0]), "q50": _r(q[1]), "q95": _r(q[2])}
+    return quantiles(values, median="q50", count=False, rnd=_r)  # type: ignore[return-value]
 
 
 def _r(x: float, nd: int = 4) -> float | None:
@@ -569,15 +567,10 @@ def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
             e["p_positive"] = _r(float(np.mean(d > 0)))
             effects[key][y] = e
             values["effect"][key][y] = d
-    pb = np.array(paybacks, float)
     end_year = month_index(plan.deal.scenario.time.end) // 12
-    pbq = np.quantile(np.where(np.isfinite(pb), pb, 1e9), [0.05, 0.5, 0.95], method="inverted_cdf")
-    pbq = np.where(pbq > 1e8, np.inf, pbq)
-    effects["payback_year"] = {f"by {end_year}": {
-        "q05": None if not math.isfinite(pbq[0]) else int(pbq[0]),
-        "q50": None if not math.isfinite(pbq[1]) else int(pbq[1]),
-        "q95": None if not math.isfinite(pbq[2]) else int(pbq[2]),
-        "p_positive": _r(float(np.mean(np.isfinite(pb))))}}
+    pbq = payback_quantiles([int(p) if math.isfinite(p) else None for p in paybacks])
+    effects["payback_year"] = {f"by {end_year}": {"q05": pbq["q05"], "q50": pbq["q50"], "q95": pbq["q95"],
+                                                 "p_positive": _r(1.0 - pbq["p_never"])}}
     # What the answer depends on: posterior parameters (rank correlation with per-run summary effects).
     launch_year = month_index(plan.deal.scenario.deal.launch) // 12
     metrics = [headline_metrics(by["business_as_usual", i, j], by["deal", i, j], launch_year)

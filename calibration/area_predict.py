@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from runs.outputs import quantiles
+
 from .area_fit import Fit
 from .area_targets import AreaTargets, Obs, untransform
 from .emulator import Emulator
@@ -90,10 +92,10 @@ def score_holdout(fit: Fit, targets: AreaTargets, emulators: dict[str, Emulator]
         smp = pred.get((o.area, o.stat))
         if smp is None:
             continue
-        q05, q50, q95 = (float(x) for x in np.quantile(smp, [0.05, 0.5, 0.95]))
+        q = quantiles(smp, median="q50", count=False, rnd=None)
         row: dict[str, Any] = {
             "area": o.area, "series": o.series, "stat": o.stat, "observed": o.raw,
-            "model": {"q05": q05, "q50": q50, "q95": q95, "inside90": bool(q05 <= o.raw <= q95),
+            "model": {**q, "inside90": bool(q["q05"] <= o.raw <= q["q95"]),
                       "pit": pit(smp, o.raw), "crps": crps_samples(smp, o.raw),
                       "interval_score": interval_score_samples(smp, o.raw, 0.1)}}
         same = sorted((f for f in fit.obs if f.area == o.area and f.series == o.series and f.sex == o.sex

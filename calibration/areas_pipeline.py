@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from runs.outputs import quantiles
+
 from .area_config import AreaCalibration, load_area_calibration
 from .area_design import Design, load_design, merge_designs, recorded_boxes, run_design
 from .area_fit import Fit, FitSpec, effect_names, fit_emulators, run_fit
@@ -43,8 +45,7 @@ def _say(s: str) -> None:
 
 
 def _q(x: np.ndarray) -> dict[str, float]:
-    q05, q50, q95 = np.quantile(x, [0.05, 0.5, 0.95])
-    return {"q05": float(q05), "q50": float(q50), "q95": float(q95)}
+    return quantiles(x, median="q50", count=False, rnd=None)  # type: ignore[return-value]
 
 
 def _effects(fit: Fit, emulators: dict[str, Emulator], arm: str, n_theta: int, rng: np.random.Generator
@@ -74,9 +75,8 @@ def _widths(cal: AreaCalibration, fit: Fit) -> dict[str, dict[str, float]]:
     out = {}
     for i, k in enumerate(cal.keys):
         lo, hi = cal.priors[k].scaled(fit.spec.prior_scale).interval90(cal.boxes[k])
-        q05, q50, q95 = np.quantile(fit.draws[:, i], [0.05, 0.5, 0.95])
-        out[k] = {"prior_q05": lo, "prior_q95": hi, "q05": float(q05), "q50": float(q50), "q95": float(q95),
-                  "width_ratio": float((q95 - q05) / (hi - lo))}
+        q = _q(fit.draws[:, i])
+        out[k] = {"prior_q05": lo, "prior_q95": hi, **q, "width_ratio": float((q["q95"] - q["q05"]) / (hi - lo))}
     return out
 
 

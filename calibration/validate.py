@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from runs.outputs import quantiles
+
 
 from model.yamlfile import InputError as CalibrationError
 from .config import Calibration, load_calibration
@@ -113,11 +115,7 @@ def extra_noise_sd(s: Stat, runs: list[dict]) -> float:
 
 
 def _quantiles(v: np.ndarray) -> dict[str, float | None]:
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return {"q05": None, "median": None, "q95": None}
-    a, b, c = np.quantile(v, Q)
-    return {"q05": float(a), "median": float(b), "q95": float(c)}
+    return quantiles(v, count=False, rnd=None)  # type: ignore[return-value]
 
 
 def run_validation(cal: Calibration, post: Posterior, *, draws: int = 50, seeds: int = 2, scale: float | None = None,

@@ -252,13 +252,23 @@ def _r(x: float) -> float:
     return round(float(x), 6)
 
 
-def quantiles(values: Sequence[float]) -> dict[str, float | int | None]:
-    """Median, 5% and 95% quantiles (numpy's linear interpolation) and the count."""
-    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+def quantiles(values: Sequence[float] | np.ndarray, *, median: str = "median", count: bool = True,
+              rnd: Callable[[float], float] | None = _r) -> dict[str, float | int | None]:
+    """The project's one quantile summary: 5%, 50% and 95% quantiles (numpy's linear interpolation) of the finite
+    values, and their count. `median` names the middle key ("median" in run summaries, "q50" in posterior and
+    assessment files); `rnd` rounds each quantile (None keeps full precision). No finite value gives None's."""
+    v = (values.astype(float).ravel() if isinstance(values, np.ndarray)
+         else np.array([math.nan if x is None else float(x) for x in values], dtype=float))
+    v = v[np.isfinite(v)]
+    r = rnd or float
     if v.size == 0:
-        return {"median": None, "q05": None, "q95": None, "n": 0}
-    q05, med, q95 = np.quantile(v, QUANTILES)
-    return {"median": _r(med), "q05": _r(q05), "q95": _r(q95), "n": int(v.size)}
+        out: dict[str, float | int | None] = {"q05": None, median: None, "q95": None}
+    else:
+        q05, med, q95 = np.quantile(v, QUANTILES)
+        out = {"q05": r(q05), median: r(med), "q95": r(q95)}
+    if count:
+        out["n"] = int(v.size)
+    return out
 
 
 def _ordered_union(seqs: Sequence[Sequence[str]]) -> list[str]:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,3 +63,33 @@ def test_no_module_takes_a_private_name_from_another_package():
         if uses:
             bad[str(f.relative_to(ROOT))] = sorted(set(uses))
     assert not bad, bad
+
+
+def _quantile_summaries(tree: ast.AST) -> int:
+    """Calls of np.quantile / np.nanquantile / np.percentile with the summary's literal levels (5%, 50%, 95%)."""
+    n = 0
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("quantile", "nanquantile", "percentile") and len(node.args) >= 2
+                and isinstance(node.args[1], (ast.List, ast.Tuple))):
+            levels = [getattr(e, "value", None) for e in node.args[1].elts]
+            if levels in ([0.05, 0.5, 0.95], [5, 50, 95]):
+                n += 1
+    return n
+
+
+def test_one_quantile_summary():
+    # runs/outputs.quantiles is the summary; the fan-chart helper (runs/plots.py) takes quantiles along an axis.
+    allowed = {"runs/outputs.py", "runs/plots.py"}
+    bad = [str(f.relative_to(ROOT)) for _, f in _sources()
+           if str(f.relative_to(ROOT)) not in allowed and _quantile_summaries(ast.parse(f.read_text(), str(f)))]
+    assert not bad, f"write the 5/50/95% summary with runs.outputs.quantiles: {bad}"
+
+
+def test_the_quantile_summary_names_its_median_and_skips_what_is_not_a_number():
+    from runs.outputs import quantiles
+
+    assert quantiles([1.0, None, float("nan"), 3.0, 2.0]) == {"q05": 1.1, "median": 2.0, "q95": 2.9, "n": 3}
+    assert quantiles(np.array([1.0, 2.0, 3.0]), median="q50", count=False, rnd=None) == pytest.approx(
+        {"q05": 1.1, "q50": 2.0, "q95": 2.9})
+    assert quantiles([], median="q50") == {"q05": None, "q50": None, "q95": None, "n": 0}

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from runs.outputs import quantiles
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
@@ -107,9 +109,7 @@ def main() -> int:
 
 
 def _q(v: list[float]) -> dict[str, float]:
-    x = np.array(v, float)
-    x = x[np.isfinite(x)]
-    return {"q05": float(np.quantile(x, 0.05)), "q50": float(np.median(x)), "q95": float(np.quantile(x, 0.95))}
+    return quantiles(v, median="q50", count=False, rnd=None)  # type: ignore[return-value]
 
 
 if __name__ == "__main__":
