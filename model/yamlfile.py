@@ -221,6 +221,58 @@ def read(path: str | os.PathLike[str], display: str | None = None, what: str = "
         loader.dispose()
 
 
+def explanations(path: str | os.PathLike[str], what: str = "YAML file") -> dict[str, str]:
+    """Dotted key -> the words a file's author wrote about it: the comment block just above the key's line and the
+    comment after its value, continued on more-indented comment lines below. Keys come from `read` (so their lines
+    are the reader's own); keys written on one line (``{male: .., female: ..}``) share that line's words. A comment
+    line of only dashes or equals signs, an empty comment line or a blank line ends a block."""
+    _, prov, raw = read(path, what=what)
+    lines = raw.decode("utf-8-sig").splitlines()
+    keys_at: dict[int, list[str]] = {}
+    for key, (_, line) in prov.items():
+        if line is not None and not key.endswith("]"):
+            keys_at.setdefault(line, []).append(key)
+
+    def comment_text(raw_line: str) -> str | None:
+        t = raw_line.strip()
+        if not t.startswith("#"):
+            return None
+        return t.lstrip("#").strip()
+
+    def indent(raw_line: str) -> int:
+        return len(raw_line) - len(raw_line.lstrip())
+
+    out: dict[str, str] = {}
+    for line, keys in sorted(keys_at.items()):
+        i = line - 1
+        above: list[str] = []
+        j = i - 1
+        while j >= 0:
+            t = comment_text(lines[j])
+            if not t or set(t) <= set("-="):
+                break
+            above.insert(0, t)
+            j -= 1
+        # Lines of `above` that continue the previous key's trailing comment (indented past that key) are its.
+        k = j + 1
+        if j >= 0 and comment_text(lines[j]) is None and lines[j].strip():
+            while k < i and indent(lines[k]) > indent(lines[j]) + 2:
+                k += 1
+            above = above[k - (j + 1):]
+        m = re.search(r"\s#\s?(.*)$", lines[i])
+        after = [m.group(1).strip()] if m and m.group(1).strip() else []
+        if after:
+            n = i + 1
+            while n < len(lines) and comment_text(lines[n]) and indent(lines[n]) > indent(lines[i]) + 2:
+                after.append(comment_text(lines[n]) or "")
+                n += 1
+        words = " ".join(above + after).strip()
+        if words:
+            for key in keys:
+                out[key] = words
+    return out
+
+
 def value(text: str) -> Any:
     """One value written as YAML text ('0.5' -> 0.5, 'false' -> False, '[0.4, 0.3]' -> a list), read as safely as a
     file (a command-line override). Raises yaml.YAMLError or InputError when it is not a plain value."""

@@ -547,3 +547,28 @@ def test_shipped_files_are_plain_yaml():
     for name in FILES:
         data = yaml.safe_load((SCENARIOS / name).read_text())
         assert isinstance(data, dict) and "name" in data
+
+
+def test_explanations_are_the_comments_above_and_after_each_key(tmp_path):
+    from model.yamlfile import explanations
+
+    f = tmp_path / "t.yaml"
+    f.write_text(
+        "# ------------\n"
+        "# a section heading\n"
+        "# ------------\n"
+        "top:\n"
+        "  # the size, in\n"
+        "  # persons\n"
+        "  size: 3        # more after\n"
+        "                 # and its continuation\n"
+        "  # unrelated block\n"
+        "  plain: 1\n"
+        "\n"
+        "  pair: {a: 1, b: 2}   # both\n"
+        "  bare: 2\n", encoding="utf-8")
+    e = explanations(f)
+    assert e["top.size"] == "the size, in persons more after and its continuation"
+    assert e["top.plain"] == "unrelated block"
+    assert e["top.pair.a"] == e["top.pair.b"] == e["top.pair"] == "both"
+    assert "top.bare" not in e and e.get("top") is None  # the heading is cut off by its ruler line

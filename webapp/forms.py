@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from assess.council import Council, load_council
+from model import yamlfile
 from model.scenario import ScenarioError
 
 from .state import COUNCILS, SCENARIOS
@@ -56,52 +57,10 @@ FIELD_KEYS = [f.key for f in FIELDS]
 
 @lru_cache(maxsize=1)
 def template_help() -> dict[str, str]:
-    """Dotted key -> the template's explanation: the comment block above a key and the comment after it."""
-    out: dict[str, str] = {}
+    """Dotted key -> the template's explanation (its comments, read by the one YAML reader)."""
     if not TEMPLATE.is_file():
-        return out
-    stack: list[tuple[int, str]] = []
-    above: list[str] = []
-    last_key: str | None = None
-    last_indent = -1
-    key_re = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*):(.*)$")
-    for raw in TEMPLATE.read_text(encoding="utf-8").splitlines():
-        stripped = raw.strip()
-        indent = len(raw) - len(raw.lstrip())
-        if stripped.startswith("#"):
-            text = stripped.lstrip("#").strip()
-            if set(text) <= set("-=") or not text:
-                above = []
-                continue
-            if last_key is not None and indent > last_indent + 2:   # continuation of a trailing comment
-                out[last_key] = (out.get(last_key, "") + " " + text).strip()
-            else:
-                above.append(text)
-                last_key = None
-            continue
-        m = key_re.match(raw)
-        if not m:
-            above = []
-            last_key = None
-            continue
-        ind, name, rest = len(m.group(1)), m.group(2), m.group(3)
-        while stack and stack[-1][0] >= ind:
-            stack.pop()
-        dotted = ".".join([s for _, s in stack] + [name])
-        value, _, comment = rest.partition("#")
-        helptext = " ".join(above + ([comment.strip()] if comment.strip() else []))
-        if helptext:
-            out[dotted] = helptext
-        if not value.strip():
-            stack.append((ind, name))
-        above = []
-        last_key = dotted
-        last_indent = ind
-    # baseline_hle is one line {male:, female:}: its help applies to both fields
-    for sex in ("male", "female"):
-        if "council.baseline_hle" in out:
-            out.setdefault(f"council.baseline_hle.{sex}", out["council.baseline_hle"])
-    return out
+        return {}
+    return yamlfile.explanations(TEMPLATE, what="council template")
 
 
 def _get(d: Any, dotted: str) -> Any:
