@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from model.outcomes import PERIOD_KINDS, REGISTRY
 from model.parameters import Scenario, month_index
@@ -49,29 +50,115 @@ TOP_KEYS = ("name", "description", "scenario", "set", "parameters", "design", "r
             "retries")
 
 
-class _SweepFile(BaseModel):
-    """The shape of a sweep file, checked by pydantic like every other file (unknown and missing keys, with file,
-    key and line); the values are checked below, where each check can say what would be right."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: Any = None
-    description: Any = None
-    scenario: Any
-    set: Any = None
-    parameters: Any
-    design: Any = None
-    replicates: Any = None
-    scale: Any = None
-    outputs: Any
-    retries: Any = None
-
-
-assert tuple(_SweepFile.model_fields) == TOP_KEYS
 METHODS = ("grid", "lhs", "sobol", "morris")
 ALIASES = {"saltelli": "sobol", "latin": "lhs", "latin_hypercube": "lhs", "full_grid": "grid"}
 DESIGN_KEYS = {"grid": ("method",), "lhs": ("method", "samples", "seed"),
                "sobol": ("method", "samples", "seed", "second_order"),
                "morris": ("method", "samples", "seed", "levels")}
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class _Design(BaseModel):
+    """design: the method and its settings (which settings a method takes is checked too)."""
+
+    model_config = _STRICT
+    method: str
+    samples: int | None = Field(None, ge=2, le=1_000_000)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    second_order: bool = False
+    levels: int = Field(4, ge=2)
+
+    @field_validator("method")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        m = ALIASES.get(v.lower(), v.lower())
+        if m not in METHODS:
+            raise ValueError(f"expected one of {', '.join(METHODS)}, got {yamlfile.show(v)}")
+        return m
+
+    @field_validator("levels")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError(f"expected an even whole number of at least 2 (Morris grid levels), got {v}")
+        return v
+
+    @field_validator("samples", "seed", "second_order", "levels")
+    @classmethod
+    def _fits_the_method(cls, v: Any, info: ValidationInfo) -> Any:
+        m = info.data.get("method")
+        if m is None:
+            return v
+        if info.field_name not in DESIGN_KEYS[m]:
+            raise ValueError(f"unknown key {info.field_name!r} for a {m} design (allowed: {', '.join(DESIGN_KEYS[m])})")
+        if info.field_name == "samples" and m == "sobol" and v & (v - 1):
+            raise ValueError(f"a sobol design needs a power of 2 (such as 64 or 128), got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _sized(self) -> "_Design":
+        if self.method != "grid" and self.samples is None:
+            what = {"lhs": "the number of points", "sobol": "the base sample size N (runs N x (parameters + 2))",
+                    "morris": "the number of trajectories"}[self.method]
+            raise ValueError(f"a {self.method} design needs 'samples': {what}")
+        return self
+
+
+class _Levels(BaseModel):
+    """One swept parameter: its levels (a grid), or a range (sampled; a grid with n evenly spaced levels)."""
+
+    model_config = _STRICT
+    levels: list[Any] | None = Field(None, min_length=1)
+    range: list[float] | None = Field(None, min_length=2, max_length=2)
+    n: int | None = Field(None, ge=2, le=10_000)
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and not all(math.isfinite(x) for x in v):
+            raise ValueError(f"expected [low, high], two finite numbers, got {v}")
+        if v is not None and not v[0] < v[1]:
+            raise ValueError(f"low must be below high, got [{yamlfile.number_text(v[0])}, {yamlfile.number_text(v[1])}]")
+        return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, v: Any) -> Any:
+        return {"levels": v} if isinstance(v, list) else v
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "_Levels":
+        if (self.levels is None) == (self.range is None):
+            raise ValueError("give either 'levels: [...]' or 'range: [low, high]'")
+        if self.levels is not None and self.n is not None:
+            raise ValueError("'n' goes with 'range', not with 'levels'")
+        return self
+
+
+class _SweepFile(BaseModel):
+    """A sweep file, checked by pydantic like every other file (unknown and missing keys, types and ranges, with
+    file, key and line); what depends on the base scenario (which parameters exist, what each accepts, which
+    periods it reports) is checked after, in `load_sweep`."""
+
+    model_config = _STRICT
+    name: str | None = Field(None, min_length=1)
+    description: str = ""
+    scenario: str = Field(min_length=1)
+    set: dict[str, Any] = {}
+    parameters: dict[str, _Levels] = Field(min_length=1)
+    design: _Design = _Design(method="grid")
+    replicates: int = Field(1, ge=1, le=10_000)
+    scale: float = Field(1.0, gt=0, le=1)
+    outputs: list[str] = Field(min_length=1)
+    retries: int = Field(2, ge=0, le=20)
+
+    @field_validator("design", mode="before")
+    @classmethod
+    def _method_alone(cls, v: Any) -> Any:
+        return {"method": v} if isinstance(v, str) else v
+
+
+assert tuple(_SweepFile.model_fields) == TOP_KEYS
 
 # The outcomes of DealModel.outcomes() and the kind of period each is reported by (the outcome registry's).
 OUTCOMES: dict[str, str] = {n: o.period for n, o in REGISTRY.items()}
@@ -278,105 +365,41 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
     rd = _Reader(display, prov)
 
     try:
-        _SweepFile.model_validate(data)
+        f = _SweepFile.model_validate(data)
     except ValidationError as exc:
         raise yamlfile.from_validation(exc, prov, display, _SweepFile) from None
-
-    name = data.get("name", p.stem)
-    if not isinstance(name, str) or not name.strip():
-        raise rd.fail("name", f"expected text, got {yamlfile.show(name)}")
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise rd.fail("description", f"expected text, got {yamlfile.show(description)}")
+    name = (f.name or p.stem).strip()
 
     # Base scenario (relative to the sweep file), then the fixed overrides.
-    ref = data["scenario"]
-    if not isinstance(ref, str) or not ref.strip():
-        raise rd.fail("scenario", f"expected the path of a scenario file, got {yamlfile.show(ref)}")
-    spath = Path(os.path.expanduser(ref))
+    spath = Path(os.path.expanduser(f.scenario))
     if not spath.is_absolute():
         spath = p.parent / spath
     if not spath.is_file():
-        raise rd.fail("scenario", f"scenario file {ref!r} not found (looked for {os.path.normpath(spath)})")
+        raise rd.fail("scenario", f"scenario file {f.scenario!r} not found (looked for {os.path.normpath(spath)})")
     try:
         base = load_scenario(spath)
     except ScenarioError as exc:
         raise SweepError(f"the base scenario is invalid: {exc}", display, "scenario", rd.line("scenario")) from None
-
-    fixed = data.get("set") or {}
-    if not isinstance(fixed, dict):
-        raise rd.fail("set", f"expected dotted keys and values (like 'deal.enabled: true'), got {yamlfile.show(fixed)}")
-    for k, v in fixed.items():
+    for k, v in f.set.items():
         kind, why = _field_kind(k)
         if kind is None:
             raise rd.fail(f"set.{k}", why)
         base = _override(base, {k: v}, rd, f"set.{k}", f"set.{k}")
 
-    # Design.
-    design = data.get("design", {"method": "grid"})
-    if isinstance(design, str):
-        design = {"method": design}
-    if not isinstance(design, dict):
-        raise rd.fail("design", f"expected a method such as 'design: {{method: grid}}', got {yamlfile.show(design)}")
-    method = design.get("method")
-    if method is None:
-        raise rd.fail("design", "required key 'method' is missing (grid, lhs, sobol or morris)")
-    if not isinstance(method, str) or ALIASES.get(method.lower(), method.lower()) not in METHODS:
-        raise rd.fail("design.method", f"expected one of {', '.join(METHODS)}, got {yamlfile.show(method)}")
-    method = ALIASES.get(method.lower(), method.lower())
-    for k in design:
-        if k not in DESIGN_KEYS[method]:
-            raise rd.fail(f"design.{k}", f"unknown key {k!r} for a {method} design (allowed: {', '.join(DESIGN_KEYS[method])})")
-    samples = design.get("samples")
-    if method != "grid":
-        if samples is None:
-            what = {"lhs": "the number of points", "sobol": "the base sample size N (runs N x (parameters + 2))",
-                    "morris": "the number of trajectories"}[method]
-            raise rd.fail("design", f"a {method} design needs 'samples': {what}")
-        if not isinstance(samples, int) or isinstance(samples, bool) or not 2 <= samples <= 1_000_000:
-            raise rd.fail("design.samples", f"expected a whole number from 2 to 1000000, got {yamlfile.show(samples)}")
-        if method == "sobol" and samples & (samples - 1):
-            raise rd.fail("design.samples", f"a sobol design needs a power of 2 (such as 64 or 128), got {samples}")
-    seed = design.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
-        raise rd.fail("design.seed", f"expected a whole number from 0 to 4294967295, got {yamlfile.show(seed)}")
-    second = design.get("second_order", False)
-    if not isinstance(second, bool):
-        raise rd.fail("design.second_order", f"expected true or false, got {yamlfile.show(second)}")
-    mlevels = design.get("levels", 4)
-    if not isinstance(mlevels, int) or isinstance(mlevels, bool) or mlevels < 2 or mlevels % 2:
-        raise rd.fail("design.levels", f"expected an even whole number of at least 2 (Morris grid levels), got {yamlfile.show(mlevels)}")
-
-    # Parameters.
-    params_in = data["parameters"]
-    if not isinstance(params_in, dict) or not params_in:
-        raise rd.fail("parameters", "expected one or more dotted parameter keys with their levels or range, "
-                                    "like 'deal.fidelity: [0.5, 1.0]'")
+    # Parameters: what each one accepts is the scenario's (its schema, through an override of the base).
+    method = f.design.method
     parameters: list[Parameter] = []
-    for key, spec in params_in.items():
+    for key, spec in f.parameters.items():
         pkey = f"parameters.{key}"
         kind, why = _field_kind(key)
         if kind is None:
             raise rd.fail(pkey, why)
-        if key in fixed:
+        if key in f.set:
             raise rd.fail(pkey, f"{key!r} is also fixed under 'set'; keep it in one place")
-        if isinstance(spec, list):
-            spec = {"levels": spec}
-        if not isinstance(spec, dict):
-            raise rd.fail(pkey, f"expected a list of levels or a mapping with 'levels' or 'range', got {yamlfile.show(spec)}")
-        for k in spec:
-            if k not in ("levels", "range", "n"):
-                raise rd.fail(f"{pkey}.{k}", f"unknown key {k!r} (allowed: levels, range, n)")
-        if ("levels" in spec) == ("range" in spec):
-            raise rd.fail(pkey, "give either 'levels: [...]' or 'range: [low, high]'")
-        if "levels" in spec:
-            levels = spec["levels"]
-            if "n" in spec:
-                raise rd.fail(f"{pkey}.n", "'n' goes with 'range', not with 'levels'")
+        if spec.levels is not None:
             if method != "grid":
                 raise rd.fail(pkey, f"a {method} design samples each parameter from a range: write 'range: [low, high]'")
-            if not isinstance(levels, list) or not levels:
-                raise rd.fail(f"{pkey}.levels", f"expected a non-empty list of values, got {yamlfile.show(levels)}")
+            levels = spec.levels
             if kind == "float":  # whole numbers written for a number parameter are numbers
                 levels = [float(v) if _is_num(v) else v for v in levels]
             seen: list[Any] = []
@@ -388,49 +411,32 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
                 _override(base, {key: v}, rd, pkey, lk)
             parameters.append(Parameter(key, kind, levels=tuple(levels)))
             continue
-        rng = spec["range"]
+        assert spec.range is not None
+        lo, hi = spec.range
         if kind not in ("float", "int"):
             raise rd.fail(f"{pkey}.range", f"a range needs a number parameter; {key!r} is {'true/false' if kind == 'bool' else 'text'}: give 'levels'")
-        if not (isinstance(rng, list) and len(rng) == 2 and all(_is_num(x) and math.isfinite(x) for x in rng)):
-            raise rd.fail(f"{pkey}.range", f"expected [low, high], two numbers, got {yamlfile.show(rng)}")
-        lo, hi = rng
-        if kind == "int" and not all(float(x).is_integer() for x in rng):
-            raise rd.fail(f"{pkey}.range", f"{key!r} is a whole number: expected whole-number bounds, got {rng}")
-        if not lo < hi:
-            raise rd.fail(f"{pkey}.range", f"low must be below high, got [{lo}, {hi}]")
+        if kind == "int" and not all(float(x).is_integer() for x in spec.range):
+            raise rd.fail(f"{pkey}.range", f"{key!r} is a whole number: expected whole-number bounds, got {spec.range}")
         for x in (lo, hi):
             _override(base, {key: int(x) if kind == "int" else float(x)}, rd, pkey, f"{pkey}.range")
         if method == "grid":
-            n = spec.get("n")
+            n = spec.n
             if n is None:
                 raise rd.fail(pkey, "a grid needs levels: write 'levels: [...]', or 'range: [low, high]' with 'n: K' evenly spaced levels")
-            if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= 10_000:
-                raise rd.fail(f"{pkey}.n", f"expected a whole number of levels from 2 to 10000, got {yamlfile.show(n)}")
             vals = [lo + (hi - lo) * i / (n - 1) for i in range(n)]
             levels = [int(round(v)) for v in vals] if kind == "int" else [float(v) for v in vals]
             if len(set(levels)) < len(levels):
-                raise rd.fail(f"{pkey}.n", f"{n} whole-number levels do not fit in [{lo}, {hi}]")
+                raise rd.fail(f"{pkey}.n", f"{n} whole-number levels do not fit in [{yamlfile.number_text(lo)}, {yamlfile.number_text(hi)}]")
             parameters.append(Parameter(key, kind, levels=tuple(levels)))
         else:
-            if "n" in spec:
+            if spec.n is not None:
                 raise rd.fail(f"{pkey}.n", f"'n' is for grid designs; a {method} design sets its size with design.samples")
             parameters.append(Parameter(key, kind, low=float(lo), high=float(hi)))
     if method == "sobol" and len(parameters) < 2:
         raise rd.fail("parameters", "a sobol design needs at least 2 parameters")
 
-    # Replicates, scale, outputs, retries.
-    reps = data.get("replicates", 1)
-    if not isinstance(reps, int) or isinstance(reps, bool) or not 1 <= reps <= 10_000:
-        raise rd.fail("replicates", f"expected a whole number of seeds per point from 1 to 10000, got {yamlfile.show(reps)}")
-    scale = data.get("scale", 1.0)
-    if not _is_num(scale) or not math.isfinite(scale) or not 0 < scale <= 1:
-        raise rd.fail("scale", f"must be above 0 and at most 1 (the share of the borough simulated), got {yamlfile.show(scale)}")
-    retries = data.get("retries", 2)
-    if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 20:
-        raise rd.fail("retries", f"expected a whole number from 0 to 20, got {yamlfile.show(retries)}")
-    outs_in = data["outputs"]
-    if not isinstance(outs_in, list) or not outs_in:
-        raise rd.fail("outputs", "expected a list such as ['hle_male@2017-19', 'good_health_share@final']")
+    # Outputs: each an outcome at a period the base scenario reports, or a monthly column's last value.
+    outs_in = f.outputs
     periods = _periods(base)
     outputs: list[Output] = []
     for i, item in enumerate(outs_in):
@@ -466,8 +472,9 @@ def load_sweep(path: str | os.PathLike[str]) -> SweepDefinition:
             raise SweepError(f"output {o.column!r} is listed twice", display, okey, rd.line(okey))
         outputs.append(o)
 
+    d = f.design
     return SweepDefinition(
-        path=p.resolve(), name=name.strip(), description=description, base=base, fixed=dict(fixed),
-        parameters=tuple(parameters), method=method, samples=samples if method != "grid" else None,
-        design_seed=seed, second_order=second, morris_levels=mlevels, replicates=reps, scale=float(scale),
-        outputs=tuple(outputs), retries=retries, text=text)
+        path=p.resolve(), name=name, description=f.description, base=base, fixed=dict(f.set),
+        parameters=tuple(parameters), method=method, samples=d.samples if method != "grid" else None,
+        design_seed=d.seed, second_order=d.second_order, morris_levels=d.levels, replicates=f.replicates,
+        scale=float(f.scale), outputs=tuple(outputs), retries=f.retries, text=text)

@@ -155,6 +155,12 @@ BAD = [
     (SMALL.replace("outputs:", "outputs: [").replace("  - ", "  ") , "", None, "invalid YAML"),
     (SMALL + "set:\n  deal.enabled: maybe\n", "set.deal.enabled", 14, "true or false"),
     ("", "", 1, "empty"),
+    (SMALL + "design: {method: grid, samples: 4}\n", "design.samples", 13, "unknown key 'samples' for a grid design"),
+    (SMALL + "design: {method: lhs}\n", "design", 13, "needs 'samples'"),
+    (SMALL.replace("deal.fidelity: [0.5, 1.0]", "deal.fidelity: {range: [0.1]}"), "parameters.deal.fidelity.range", 4, "at least 2"),
+    (SMALL.replace("deal.fidelity: [0.5, 1.0]", "deal.fidelity: {levels: [0.5], n: 3}"), "parameters.deal.fidelity", 4, "'n' goes with 'range'"),
+    (SMALL.replace("replicates: 3", "replicates: '3'"), "replicates", 6, "remove the quotes"),
+    (SMALL + "design: {method: morris, samples: 4, levels: 3}\n", "design.levels", 13, "even"),
 ]
 
 
@@ -178,7 +184,7 @@ def test_malformed_sweep_file_on_the_command_line(tmp_path):
     p = cli("sweep", path, "--out", tmp_path / "out", "--shard", "1/2")
     assert p.returncode == 2
     assert p.stderr.startswith("error: ") and p.stderr.count("\n") == 1
-    assert f"{path}:7: scale: must be above 0" in p.stderr
+    assert f"{path}:7: scale: must be more than 0 (got 0)" in p.stderr
     assert not (tmp_path / "out").exists()
     p = cli("sweep", path, "--shard", "3/2")
     assert p.returncode == 2 and "I must be from 1 to N" in p.stderr
