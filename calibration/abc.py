@@ -254,9 +254,10 @@ def _read_state(path: Path) -> dict | None:
 
 
 def _write_state(path: Path, state: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    from runs.outputs import write_file
+
+    text = json.dumps(state, indent=2) + "\n"
+    write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _differences(a: dict, b: dict) -> list[str]:

@@ -10,7 +10,6 @@ from data simulated at known values.
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -338,22 +337,6 @@ def _score_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items() if not str(k).startswith("_")}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        return None if not math.isfinite(float(x)) else float(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    return x
-
-
 def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path | None = None,
                     workers: int | None = None, scheduler: str | None = None, fresh: bool = False,
                     seeds: tuple[int, ...] | None = None, limit: int | None = None, quick: bool = False,
@@ -362,7 +345,7 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
 
     `out` holds the design files (default results/calibration_areas); `results` is where the reports go (default
     the calibration folder: posterior/, experiments/, validation/)."""
-    from runs.outputs import write_file
+    from runs.outputs import jsonable, write_file
     from runs.provenance import environment
 
     cal = load_area_calibration(path)
@@ -409,20 +392,20 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
               "diagnostics": _diagnostics(f), "widths": _widths(cal, f),
               "hyper": {h: _q(f.column(h)) for h in HYPER}, "method": "quadratic emulator + emcee (docs/calibration.md)"}
         p, _ = write_posterior(base / "posterior" / f"{name}.csv", cal.keys, f.draws[:, :len(cal.keys)],
-                               np.ones(len(f.draws)), _jsonable(pj))
+                               np.ones(len(f.draws)), jsonable(pj))
         written[name] = p
-    files = {"experiments/attribution.json": {"method": "multi-area", **meta, **_jsonable(report["attribution"])},
-             "experiments/placebo.json": _jsonable(report["placebo"]),
-             "experiments/prior_sensitivity.json": _jsonable(report["prior_sensitivity"]),
-             "experiments/recovery_areas.json": {"method": "multi-area", "recovery": _jsonable(report["recovery"])},
-             "validation/areas.json": {**meta, **_jsonable(report["validation"])},
+    files = {"experiments/attribution.json": {"method": "multi-area", **meta, **jsonable(report["attribution"])},
+             "experiments/placebo.json": jsonable(report["placebo"]),
+             "experiments/prior_sensitivity.json": jsonable(report["prior_sensitivity"]),
+             "experiments/recovery_areas.json": {"method": "multi-area", "recovery": jsonable(report["recovery"])},
+             "validation/areas.json": {**meta, **jsonable(report["validation"])},
              "posterior/areas_report.json": {**meta, "emulator": report["emulator"],
-                                             "agreement": _jsonable(report.get("agreement")),
-                                             "fits": _jsonable(report["fits"])}}
+                                             "agreement": jsonable(report.get("agreement")),
+                                             "fits": jsonable(report["fits"])}}
     for rel, data in files.items():
         p = base / rel
         p.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(_jsonable(data), indent=1, allow_nan=False) + "\n"
-        write_file(p, lambda tmp, text=text: Path(tmp).write_text(text, encoding="utf-8"))
+        text = json.dumps(jsonable(data), indent=1, allow_nan=False) + "\n"
+        write_file(p, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
         written[rel] = p
     return written

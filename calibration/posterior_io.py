@@ -150,23 +150,23 @@ def posterior_draws(post: Posterior, n: int, rng: np.random.Generator | int | No
 
 def write_posterior(path: str | os.PathLike[str], keys: Sequence[str], values: np.ndarray, weights: np.ndarray,
                     provenance: Mapping[str, Any]) -> tuple[Path, Path]:
-    """Write ``path`` (CSV) and its JSON provenance atomically (each via a temporary file and a rename)."""
-    from runs.outputs import jsonable
+    """Write ``path`` (CSV) and its JSON provenance, each atomically (runs.outputs.write_file)."""
+    from runs.outputs import jsonable, write_file
 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     w = np.asarray(weights, dtype=float)
     w = w / w.sum()
-    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        wr = csv.writer(fh, lineterminator="\n")
-        wr.writerow(["weight", *keys])
-        for wi, row in zip(w.tolist(), np.asarray(values, dtype=float).tolist()):
-            wr.writerow([repr(float(wi)), *(repr(float(x)) for x in row)])
-    os.replace(tmp, p)
+
+    def table(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            wr = csv.writer(fh, lineterminator="\n")
+            wr.writerow(["weight", *keys])
+            for wi, row in zip(w.tolist(), np.asarray(values, dtype=float).tolist()):
+                wr.writerow([repr(float(wi)), *(repr(float(x)) for x in row)])
+
+    write_file(p, table)
     jp = provenance_path(p)
-    tmp = jp.with_name(f".{jp.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(jsonable(dict(provenance)), indent=2, ensure_ascii=False, allow_nan=False) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, jp)
+    text = json.dumps(jsonable(dict(provenance)), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    write_file(jp, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return p, jp

@@ -17,6 +17,7 @@ import math
 import os
 import shutil
 import signal
+import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -333,16 +334,29 @@ def write_summary_csv(path: str | os.PathLike[str], differences: Mapping[str, An
                         for c in SUMMARY_COLUMNS])
 
 
-def write_file(path: str | os.PathLike[str], write: Callable[[str], Any]) -> Any:
-    """Write one file through a temporary sibling (`write(temporary path)`), renamed into place when complete, so
-    a reader never sees half a file. OutputError if its folder does not exist."""
+def write_file(path: str | os.PathLike[str], write: Callable[[Path], Any], *, exclusive: bool = False,
+               durable: bool = False) -> Any:
+    """The project's one atomic writer: `write(temporary sibling)`, then a rename into place, so a reader never sees
+    half a file and an interrupted write leaves the old file (or none). `durable` flushes the file to disk first (a
+    sweep's records on a cluster's shared disk); `exclusive` links instead of renaming, so the first of several
+    writers wins and the others get FileExistsError. The temporary name carries host and process, so writers on
+    different nodes never share one. OutputError if the folder does not exist. Returns what `write` returned."""
     target = Path(path)
     if not target.parent.is_dir():
         raise OutputError(f"{path}: the folder {target.parent} does not exist")
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    tmp = target.with_name(f".{target.name}.tmp-{socket.gethostname()}-{os.getpid()}")
     try:
-        result = write(str(tmp))
-        os.replace(tmp, target)
+        result = write(tmp)
+        if durable:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        if exclusive:
+            os.link(tmp, target)
+        else:
+            os.replace(tmp, target)
         return result
     finally:
         if tmp.exists():

@@ -30,6 +30,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from runs.outputs import write_file
+
 __all__ = ["StoreError", "SweepStore", "MANIFEST", "DESIGN", "RUNS", "KEY_COLUMNS", "TIMING_COLUMNS"]
 
 MANIFEST = "manifest.json"
@@ -47,27 +49,13 @@ class StoreError(Exception):
 
 
 def _write_atomic(path: Path, write: Any, exclusive: bool = False) -> bool:
-    """Write with ``write(tmp_path)``, flush to disk, then rename (or, if ``exclusive``, link: the first
-    writer wins and False is returned when ``path`` already existed)."""
-    tmp = path.with_name(f".{path.name}.tmp-{socket.gethostname()}-{os.getpid()}")
+    """The one atomic writer (runs.outputs.write_file), flushed to disk; with ``exclusive`` the first writer wins
+    and False is returned when ``path`` already existed."""
     try:
-        write(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if exclusive:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                return False
-            return True
-        os.replace(tmp, path)
-        return True
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        write_file(path, write, exclusive=exclusive, durable=True)
+    except FileExistsError:
+        return False
+    return True
 
 
 def _json_text(obj: Any) -> str:
