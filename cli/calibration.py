@@ -171,10 +171,9 @@ def _say(line: str) -> None:
 
 
 def _fmt(v: float | None) -> str:
-    if v is None or not math.isfinite(v):
-        return "-"
-    a = abs(v)
-    return format(v, ",.0f" if a >= 1000 else ".1f" if a >= 10 else ".2f" if a >= 0.1 or a == 0 else ".4f")
+    from runs.outputs import number
+
+    return number(v)
 
 
 def _console() -> Any:
