@@ -24,6 +24,7 @@ from .area_config import AreaCalibration, load_area_calibration
 from .area_design import Design, load_design, merge_designs, recorded_boxes, run_design
 from .area_fit import Fit, FitSpec, effect_names, fit_emulators, run_fit
 from .area_predict import score_holdout
+from .area_transfer import leave_one_area_out
 from .area_targets import AreaTargets, load_area_targets, transform
 from .emulator import Emulator, known_values
 from .likelihood import HYPER, block_moments, build_blocks
@@ -279,6 +280,14 @@ def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: di
         validation[series] = {"rows": rows, "summary": _score_summary(rows)}
     report["validation"] = validation
 
+    # Leave one control area out: its business-as-usual projection from its baseline alone (calibration of a new
+    # council's kind), scored on its later figures.
+    t = time.monotonic()
+    report["leave_one_area_out"] = {
+        series: leave_one_area_out(cal, targets, emu, FIT_SERIES[series], PRIMARY_ARMS, CONTROLS, seed=cal.fit.seed,
+                                   **kw) for series in ("original",)}
+    say(f"leave one area out ({time.monotonic() - t:.1f} s)")
+
     # Parameter recovery at known values.
     recovery = []
     truths = _recovery_truths(cal, fits["primary_original"])
@@ -399,6 +408,7 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
              "experiments/prior_sensitivity.json": jsonable(report["prior_sensitivity"]),
              "experiments/recovery_areas.json": {"method": "multi-area", "recovery": jsonable(report["recovery"])},
              "validation/areas.json": {**meta, **jsonable(report["validation"])},
+             "validation/leave_one_area_out.json": {**meta, **jsonable(report["leave_one_area_out"])},
              "posterior/areas_report.json": {**meta, "emulator": report["emulator"],
                                              "agreement": jsonable(report.get("agreement")),
                                              "fits": jsonable(report["fits"])}}

@@ -230,5 +230,16 @@ def test_tiny_multi_area_calibration(tmp_path):
     for r in rows:  # shares inside their bounds
         if r["stat"].startswith("still_at_home"):
             assert 0 <= r["model"]["q05"] <= r["model"]["q95"] <= 100
+    # Leave one area out (issue 12): each control projected from its baseline only, scored on its later figures.
+    loao = json.loads(written["validation/leave_one_area_out.json"].read_text())["original"]
+    assert set(loao["areas"]) == {"barnsley", "doncaster", "bolton"}
+    for area, a in loao["areas"].items():
+        assert [b["stat"] for b in a["baseline"]] == ["hle_male_true[2009-11]", "hle_female_true[2009-11]"]
+        assert {r["stat"] for r in a["rows"]} >= {"hle_male_true[2015-17]", "hle_female_true[2017-19]",
+                                                  "le_male[2017-19]"}
+        assert all(r["area"] == area and r["model"]["width90"] >= 0 for r in a["rows"])
+        assert all("persistence" in r for r in a["rows"] if r["stat"].startswith("hle_"))  # 2009-11 carried forward
+    cells = loao["summary"]["hle_2015_17_and_2017_19"]
+    assert cells["n"] == 12 and 0 <= cells["inside90"] <= 12 and set(loao["summary"]["goal_met"]) >= {"hle_inside"}
     post = written["areas"]
     assert post.read_text().splitlines()[0] == "weight,health.threshold_male,health.w_self_help"
