@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from assess.appraisal import payback_quantiles
-from assess.council import PER_HEAD_KEYS, Council, load_council
+from assess import appraisal as G
+from assess.council import MODEL_PRICE_YEAR, PER_HEAD_KEYS, Council, load_council
 from model.adoption import first_deal_year, shifted_timeline
 from model.outcomes import REGISTRY
 from model.parameters import Scenario, month_index
@@ -475,22 +475,35 @@ def _money_series(ts_bau: Mapping[str, Any], ts_deal: Mapping[str, Any]) -> dict
     return out
 
 
-def payback_year(net_by_year: Mapping[str, float], invest_by_year: Mapping[str, float]) -> float:
-    """First year from which cumulative net savings stay at or above 0 to the end, counted from the first year
-    with investment; inf if they are below 0 at the end. (No investment and never below 0: the first year.)"""
-    years = sorted(net_by_year, key=int)
-    if not years or net_by_year[years[-1]] < 0:
-        return math.inf
-    first_inv = next((y for y in years if invest_by_year.get(y, 0.0) > 1e-9), years[0])
-    cand = None
-    for y in years:
-        if int(y) < int(first_inv):
-            continue
-        if net_by_year[y] >= 0:
-            cand = int(y) if cand is None else cand
-        else:
-            cand = None
-    return float(cand) if cand is not None else math.inf
+def appraise(plan: Plan, money_runs: Sequence[Mapping[str, Mapping[str, float]]]) -> dict[str, Any]:
+    """The Green Book appraisal over runs (assess/appraisal.py): each run's annual care savings (benefits) against
+    its investment and council tax forgone (costs), in the council's price year, discounted to the Deal's first
+    year at the stated rate, costs uplifted by the optimism bias. NPV and payback quantiles over runs."""
+    ai = plan.council.inputs.appraisal
+    years = sorted(int(y) for y in money_runs[0]["cumulative_care_savings_gbp_m"])
+
+    def annual(key: str) -> np.ndarray:
+        cum = np.array([[mr[key][str(y)] for y in years] for mr in money_runs], float)
+        return np.diff(cum, axis=1, prepend=0.0)
+
+    benefits = annual("cumulative_care_savings_gbp_m")
+    costs = annual("cumulative_investment_gbp_m") + annual("cumulative_tax_forgone_gbp_m")
+    moving = np.flatnonzero(np.any(np.abs(benefits) > 1e-9, axis=0) | np.any(np.abs(costs) > 1e-9, axis=0))
+    base = min(first_deal_year(plan.deal.scenario.deal), years[moving[0]] if moving.size else years[-1])
+    keep = [i for i, y in enumerate(years) if y >= base]
+    a = G.Appraisal(price_year=ai.price_year, discount_rate=ai.discount_rate, base_year=base,
+                    optimism_bias=ai.optimism_bias, deflator=ai.deflator)
+    factor = G.to_price_year({0: 1.0}, MODEL_PRICE_YEAR, a)[0]  # every model figure is in 2010/11 prices
+    b, c, ys = benefits[:, keep] * factor, costs[:, keep] * factor, [years[i] for i in keep]
+    out = G.summary(G.npv_draws(b, c, ys, a), G.payback_draws(b, c, ys, a), a)
+    out.update({"base_year": base, "horizon_year": ys[-1],
+                "benefits": "care savings (home care, care homes, reablement) against business as usual",
+                "costs": "the Deal's investment (community fund, care-home fund, training) and council tax forgone",
+                "prices": f"{ai.price_year}/{(ai.price_year + 1) % 100:02d} prices"
+                          + ("" if ai.price_year == MODEL_PRICE_YEAR else f" (from the model's {MODEL_PRICE_YEAR}/11 "
+                                                                          f"prices by the council's deflator)"),
+                "runs": len(money_runs)})
+    return out
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -547,16 +560,15 @@ def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
             d = d[np.isfinite(d)]
             e = _q(d)
             e["p_positive"] = _r(float(np.mean(d > 0))) if d.size else None
+            e["p_gain"] = _r(float(np.mean(d * OUTCOMES[name] > 0))) if d.size else None
+            e["p_harm"] = _r(float(np.mean(d * OUTCOMES[name] < 0))) if d.size else None
             effects[name][p] = e
             values["effect"][name][p] = d
-    # Money: cumulative net savings of the Deal and the payback year.
+    # Money: cumulative net savings of the Deal; the appraisal (NPV, discounted payback) over the same runs.
     money_runs: list[dict[str, dict[str, float]]] = []
-    paybacks = []
     for i in range(n_draws):
         for j in range(n_seeds):
-            ms = _money_series(by["business_as_usual", i, j]["timeseries"], by["deal", i, j]["timeseries"])
-            money_runs.append(ms)
-            paybacks.append(payback_year(ms["cumulative_net_savings_gbp_m"], ms["cumulative_investment_gbp_m"]))
+            money_runs.append(_money_series(by["business_as_usual", i, j]["timeseries"], by["deal", i, j]["timeseries"]))
     for key in ("cumulative_net_savings_gbp_m", "cumulative_investment_gbp_m", "cumulative_tax_forgone_gbp_m",
                 "cumulative_care_savings_gbp_m"):
         effects[key] = {}
@@ -568,7 +580,8 @@ def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
             effects[key][y] = e
             values["effect"][key][y] = d
     end_year = month_index(plan.deal.scenario.time.end) // 12
-    pbq = payback_quantiles([int(p) if math.isfinite(p) else None for p in paybacks])
+    appraisal = appraise(plan, money_runs)
+    pbq = appraisal["payback_year"]
     effects["payback_year"] = {f"by {end_year}": {"q05": pbq["q05"], "q50": pbq["q50"], "q95": pbq["q95"],
                                                  "p_positive": _r(1.0 - pbq["p_never"])}}
     # What the answer depends on: posterior parameters (rank correlation with per-run summary effects).
@@ -597,6 +610,7 @@ def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
                      "defaults_used": plan.council.defaults_used, "match": plan.match},
         "arms": arms,
         "effects": effects,
+        "appraisal": appraisal,
         "settings": {"draws": n_draws if plan.draws and plan.draws[0] else 0, "seeds_per_draw": n_seeds,
                      "runs_per_arm": n_draws * n_seeds, "scale": s.scale, "seed": s.seed,
                      "start": plan.deal.scenario.time.start, "end": plan.deal.scenario.time.end,
@@ -608,7 +622,12 @@ def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
                                   "where the model does not simulate it; effects: Deal minus business as usual, same "
                                   "draw and seed)",
                      "p_positive": "share of draws x seeds in which Deal minus business as usual is above 0 (for "
-                                   "payback_year: the share paid back by the end year)"},
+                                   "payback_year: the share paid back by the end year, discounted as in the "
+                                   "appraisal)",
+                     "p_gain": "share of draws x seeds in which the Deal did better than business as usual (in "
+                               "the outcome's direction of benefit)",
+                     "p_harm": "share of draws x seeds in which the Deal did worse than business as usual (in the "
+                                "outcome's direction of benefit)"},
         "depends_on": depends,
     }
     out["_values"] = values
@@ -664,11 +683,11 @@ def _sensitivity_summary(plan: Plan, sens: Sequence[Mapping[str, Any]], launch_y
 # ---------------------------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------------------------
-PUBLIC_KEYS = ("council", "baseline", "arms", "effects")  # assessment.json, in the issue's form
+PUBLIC_KEYS = ("council", "baseline", "arms", "effects", "appraisal")  # assessment.json
 
 
 def public(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """assessment.json: exactly the issue's four keys (council, baseline, arms, effects)."""
+    """assessment.json: the council, its baseline, both arms, the effects and the appraisal."""
     return {k: summary[k] for k in PUBLIC_KEYS}
 
 
@@ -762,6 +781,10 @@ def _fig_effects(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
     fig.savefig(path, dpi=100)
 
 
+def _pct(p: float | None) -> str:
+    return "-" if p is None else f"{100 * p:.0f}%"
+
+
 def _fmt(x: Any, nd: int = 1) -> str:
     from runs.outputs import number
 
@@ -779,12 +802,41 @@ LIMITS: tuple[str, ...] = (
     "each one is an assumption the council can replace with its own figure (`scenarios/councils/TEMPLATE.yaml`).",
     "The baseline match absorbs every difference from Wigan in baseline health into one number per sex, "
     "whatever its cause; the model's deprivation gradient alone does not explain the comparators' levels.",
-    "Money is in 2010/11 prices, without inflation, and counts only what the model represents: care "
-    "packages, care homes, reablement, the Deal's own spending and the tax freeze. Staff time, NHS savings "
-    "and wider benefits are not counted.",
+    "Money counts only what the model represents: care packages, care homes, reablement, the Deal's own "
+    "spending and the tax freeze, simulated in 2010/11 prices and restated in the appraisal's price year by the "
+    "council's deflator if it gave one. Staff time, NHS savings and wider benefits are not counted.",
     "The model has no COVID-19: periods from 2019-21 on are a counterfactual world without the pandemic.",
 )
 """What an assessment cannot say, in plain words: the report's last section and the app's (one list, as data)."""
+
+
+def decision_lines(summary: Mapping[str, Any], name: str) -> list[str]:
+    """The report's first section (and the app's): the figures a decision rests on (Green Book NPV, payback,
+    chance of a gain and of harm)."""
+    ap, eff = summary["appraisal"], summary["effects"]
+    npv, pb = ap["npv_gbp_m"], ap["payback_year"]
+    L = ["## The decision figures", ""]
+    L.append(f"- **Net present value of the Deal to {name}: GBP {_fmt(npv['q50'])}m** (likely range "
+             f"{_fmt(npv['q05'])} to {_fmt(npv['q95'])}), in {ap['prices']}, discounted at "
+             f"{100 * ap['discount_rate']:.1f}% a year to {ap['base_year']}, {ap['base_year']}-{ap['horizon_year']}"
+             + (f", costs uplifted {100 * ap['optimism_bias']:.0f}% for optimism bias" if ap["optimism_bias"] else
+                ", no optimism-bias uplift on costs (the council can state one)") + ".")
+    L.append(f"- Chance the Deal pays for itself (NPV above zero): **{_pct(ap['p_npv_positive'])}**.")
+    end = ap["horizon_year"]
+    late = pb["q95"] if pb["q95"] is not None else f"after {end}"
+    when = (f"{pb['q50']} (likely range {pb['q05']} to {late})" if pb["q50"] is not None
+            else f"not by {end} in most simulations")
+    L.append(f"- Payback (discounted savings cover the costs from then on): {when}; never within the horizon in "
+             f"{_pct(pb['p_never'])} of simulations.")
+    for key, label in (("hle_male", "men"), ("hle_female", "women")):
+        periods = list(eff.get(key, {}))
+        if periods:
+            e = eff[key][periods[-1]]
+            L.append(f"- Healthy life expectancy, {label}, {periods[-1]}: {_fmt(e['q50'], 1)} years "
+                     f"({_fmt(e['q05'], 1)} to {_fmt(e['q95'], 1)}); chance of a gain {_pct(e.get('p_gain'))}, "
+                     f"of harm {_pct(e.get('p_harm'))}.")
+    L.append("")
+    return L
 
 
 def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
@@ -807,6 +859,7 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
     if not plan.posterior_info.get("file"):
         L.append(f"> **Uncalibrated.** {plan.posterior_info.get('note', '')}. Treat every range below as too narrow.")
         L.append("")
+    L.extend(decision_lines(summary, c.name))
     L.append("## The plan assessed")
     L.append("")
     pilot = f"pilot from {d.pilot_start}, " if d.pilot_share > 0 else ""
@@ -823,10 +876,12 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
     L.append("## What changes, and how sure we can be")
     L.append("")
     L.append("Deal minus business as usual; *likely range* is the 5-95% interval; *chance of a gain* is the share "
-             "of simulations in which the Deal did better.")
+             "of simulations in which the Deal did better, *chance of harm* the share in which it did worse (over "
+             "posterior draws, including those where the Deal's mechanisms have no effect or do harm).")
     L.append("")
-    L.append("| outcome | period | business as usual | with the Deal | change (likely range) | chance of a gain |")
-    L.append("|---|---|---:|---:|---:|---:|")
+    L.append("| outcome | period | business as usual | with the Deal | change (likely range) | chance of a gain | "
+             "chance of harm |")
+    L.append("|---|---|---:|---:|---:|---:|---:|")
     for name, better in OUTCOMES.items():
         periods = list(eff.get(name, {}))
         if not periods:
@@ -835,11 +890,11 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
         for p in ([periods[-1]] if not wanted else [wanted[0], periods[-1]] if wanted[0] != periods[-1] else [periods[-1]]):
             e = eff[name][p]
             b, dd = arms["business_as_usual"][name][p], arms["deal"][name][p]
-            gain = e["p_positive"] if better > 0 else (None if e["p_positive"] is None else 1 - e["p_positive"])
+            gain = e.get("p_gain")
             nd = 2 if name == "care_quality_good_or_outstanding" else 1
             L.append(f"| {LABELS[name][0]} ({LABELS[name][1]}) | {p} | {_fmt(b['q50'], nd)} | {_fmt(dd['q50'], nd)} | "
                      f"{_fmt(e['q50'], nd)} ({_fmt(e['q05'], nd)} to {_fmt(e['q95'], nd)}) | "
-                     f"{'-' if gain is None else f'{100 * gain:.0f}%'} |")
+                     f"{_pct(gain)} | {_pct(e.get('p_harm'))} |")
     L.append("")
     L.append("![Both arms](fan_outcomes.png)")
     L.append("")
@@ -855,7 +910,7 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
     tax = eff["cumulative_tax_forgone_gbp_m"][last]
     care = eff["cumulative_care_savings_gbp_m"][last]
     pb = eff["payback_year"][f"by {end_year}"]
-    L.append(f"By the end of {last}, from {st['start'][:4]} (GBP m, all years added up, 2010/11 prices):")
+    L.append(f"By the end of {last}, from {st['start'][:4]} (GBP m, all years added up, 2010/11 prices, not discounted):")
     L.append("")
     L.append(f"- upfront investment (community fund, care-home fund, training): {_fmt(inv['q50'])} "
              f"({_fmt(inv['q05'])} to {_fmt(inv['q95'])});")
@@ -866,7 +921,8 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
              f"{_fmt(net[last]['q95'])})**, positive in {100 * (net[last]['p_positive'] or 0):.0f}% of simulations.")
     share = pb["p_positive"] or 0
     when = (f"the middle estimate is {pb['q50']}" if pb["q50"] is not None else f"the middle estimate is after {end_year}")
-    L.append(f"- The investment pays back (net savings stay above zero from then on) by {end_year} in "
+    L.append(f"- The investment pays back (discounted, as in the decision figures: savings cover the costs from "
+             f"then on) by {end_year} in "
              f"{100 * share:.0f}% of simulations; {when}.")
     L.append("")
     L.append("![Effects](fan_effects.png)")

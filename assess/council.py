@@ -47,7 +47,7 @@ from model import scenario as S
 from model import yamlfile
 from model.parameters import Scenario, month_index
 
-__all__ = ["CouncilInputs", "Council", "load_council", "WIGAN_POPULATION", "PER_HEAD_KEYS", "CONTEXT_KEYS",
+__all__ = ["AppraisalInputs", "MODEL_PRICE_YEAR", "CouncilInputs", "Council", "load_council", "WIGAN_POPULATION", "PER_HEAD_KEYS", "CONTEXT_KEYS",
            "council_from_context"]
 
 COUNCIL_KEY = "council"
@@ -93,6 +93,36 @@ class BySex(_Strict):
     female: float = Field(..., ge=30.0, le=95.0, description="years")
 
 
+MODEL_PRICE_YEAR = 2010  # the model's money is in 2010/11 prices (financial years keyed by their first year)
+
+
+class AppraisalInputs(_Strict):
+    """How the Deal's costs and savings are appraised (HM Treasury Green Book; assess/appraisal.py)."""
+
+    price_year: int = Field(MODEL_PRICE_YEAR, ge=2000, le=2060,
+                            description="Year whose prices every figure is stated in (a financial year by its first "
+                                        "year). The model's own prices are 2010/11; any other year needs a deflator.")
+    deflator: dict[int, float] | None = Field(None, description="Price index by year (any base), e.g. the ONS GDP "
+                                                                 "deflator; must cover 2010 and the price year.")
+    discount_rate: float = Field(0.035, ge=0.0, le=0.2, description="Discount rate a year (Green Book: 3.5%).")
+    optimism_bias: float = Field(0.0, ge=0.0, le=2.0, description="Uplift on every cost (0.2 = +20%; Green Book "
+                                                                   "supplementary guidance). No default is invented: 0.")
+
+    @model_validator(mode="after")
+    def _deflator_covers(self) -> "AppraisalInputs":
+        if self.deflator is not None:
+            for y, v in self.deflator.items():
+                if not v > 0:
+                    raise ValueError(f"the deflator's value for {y} must be above 0, got {v:g}")
+        if self.price_year != MODEL_PRICE_YEAR:
+            have = set(self.deflator or {})
+            missing = [y for y in (MODEL_PRICE_YEAR, self.price_year) if y not in have]
+            if missing:
+                raise ValueError(f"figures in {self.price_year} prices need a deflator with values for "
+                                 f"{' and '.join(map(str, missing))} (the model's prices are {MODEL_PRICE_YEAR}/11)")
+        return self
+
+
 class CouncilInputs(_Strict):
     """The ``council:`` section: inputs that are not model parameters."""
 
@@ -102,6 +132,8 @@ class CouncilInputs(_Strict):
                                                          "period from time.start (2009-11 for a 2009 start), original series.")
     baseline_le: BySex | None = Field(None, description="ONS life expectancy at birth, same period (optional).")
     source_notes: str = Field("", description="Free text: where the figures came from.")
+    appraisal: AppraisalInputs = Field(default_factory=AppraisalInputs,
+                                       description="Price year, deflator, discount rate, optimism bias.")
 
     @model_validator(mode="after")
     def _hle_below_le(self) -> "CouncilInputs":
@@ -253,6 +285,16 @@ def load_council(path: str | os.PathLike[str]) -> Council:
             "source": "council file" if e is not None else "default: not matched; Wigan's calibrated mortality"}
         if e is None:
             defaults_used.append(f"council.baseline_le.{sex}")
+    given = inputs.appraisal.model_fields_set if "appraisal" in inputs.model_fields_set else set()
+    for key, what, default_source in (
+            ("price_year", "price year of every figure in the appraisal", "default: 2010/11, the model's prices"),
+            ("discount_rate", "discount rate a year", "default: the Green Book's 3.5%"),
+            ("optimism_bias", "optimism-bias uplift on costs", "default: none assumed")):
+        own_value = key in given
+        baseline[f"council.appraisal.{key}"] = {"value": getattr(inputs.appraisal, key), "default": not own_value,
+                                                 "what": what, "source": "council file" if own_value else default_source}
+        if not own_value:
+            defaults_used.append(f"council.appraisal.{key}")
     name = inputs.display_name or scenario.name
     return Council(path=p.resolve(), loaded=loaded, inputs=inputs, name=name, baseline=baseline, local_keys=local,
                    population=pop_full, defaults_used=defaults_used, input_lines=council_prov)

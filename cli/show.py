@@ -225,12 +225,18 @@ def print_assessment(council: Any, plan: Any, public: dict, scale: float, dest: 
     net = public["effects"]["cumulative_net_savings_gbp_m"]
     last = list(net)[-1]
     t.add_row("net savings GBP m", f"to {last}", "", "", spread(net[last]), fmt(net[last]["p_positive"]))
+    ap = public["appraisal"]
+    t.add_row("NPV GBP m (Green Book)", f"{ap['base_year']}-{ap['horizon_year']}", "", "",
+              spread(ap["npv_gbp_m"]), fmt(ap["p_npv_positive"]))
     pb = next(iter(public["effects"]["payback_year"].values()))
     t.add_row("payback year", next(iter(public["effects"]["payback_year"])), "", "",
               f"{pb['q50'] or 'never'} [{pb['q05'] or 'never'}, {pb['q95'] or 'never'}]", fmt(pb["p_positive"]))
     con.print(t)
     con.print(UNITS + " Net savings: care savings less the Deal's investment and the council tax forgone, added up "
-              "from the baseline. P(>0): share of runs with a positive difference (payback: paid back by the end).",
+              f"from the baseline, 2010/11 prices. NPV: the same flows in {ap['prices']}, discounted at "
+              f"{100 * ap['discount_rate']:.1f}% a year to {ap['base_year']}"
+              + (f", costs +{100 * ap['optimism_bias']:.0f}% optimism bias" if ap["optimism_bias"] else "")
+              + ". P(>0): share of runs with a positive difference (payback: paid back by the end, discounted).",
               style="dim", highlight=False)
     if public["baseline"]["defaults_used"]:
         con.print(f"defaults used (see report.md): {', '.join(public['baseline']['defaults_used'])}",

@@ -175,7 +175,8 @@ def test_assessment_at_the_apps_size_gives_every_part_of_the_answer(tmp_path):
     assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
     for name in ("assessment.json", "report.md", "fan_outcomes.png", "fan_effects.png"):
         assert r.file(name).is_file(), name
-    assert set(r.summary) == {"council", "baseline", "arms", "effects"}
+    assert set(r.summary) == {"council", "baseline", "arms", "effects", "appraisal"}
+    assert r.decision.startswith("## The decision figures") and "Net present value" in r.decision
     assert {h["outcome"] for h in r.headline} >= {"healthy life expectancy, men", "care-home admissions of people 65+"}
     assert all(h["chance_of_gain"] is None or 0 <= h["chance_of_gain"] <= 1 for h in r.headline)
     assert {"net", "investment", "payback"} <= set(r.money)

@@ -150,12 +150,18 @@ def test_every_comparator_runs_at_small_scale(key, posterior):
             assert set(out["arms"][arm][name][periods[0]]) == {"q05", "q50", "q95"}
         # From the baseline on (at this tiny scale a year can have no 65+ reablement discharge to follow up).
         assert int(list(out["effects"][name])[0][:4]) <= (2010 if name == "still_at_home_91d_pct" else 2009)
-        assert set(out["effects"][name][list(out["effects"][name])[0]]) == {"q05", "q50", "q95", "p_positive"}
+        assert set(out["effects"][name][list(out["effects"][name])[0]]) == {"q05", "q50", "q95", "p_positive",
+                                                                            "p_gain", "p_harm"}
     assert list(out["arms"]["deal"]["hle_male"])[-1] == "2023-25"  # ... to the end year
     assert "2025" in out["effects"]["cumulative_net_savings_gbp_m"]
     assert set(out["effects"]["payback_year"]["by 2025"]) == {"q05", "q50", "q95", "p_positive"}
     # Common random numbers: identical arms until the Deal's pilot (2012-01).
-    assert out["effects"]["hle_male"]["2009-11"] == {"q05": 0.0, "q50": 0.0, "q95": 0.0, "p_positive": 0.0}
+    assert out["effects"]["hle_male"]["2009-11"] == {"q05": 0.0, "q50": 0.0, "q95": 0.0, "p_positive": 0.0,
+                                                     "p_gain": 0.0, "p_harm": 0.0}
+    ap = out["appraisal"]  # the Green Book figures, from the Deal's first year (its pilot, 2012)
+    assert ap["price_year"] == 2010 and ap["discount_rate"] == 0.035 and ap["base_year"] == 2012
+    assert ap["npv_gbp_m"]["q05"] <= ap["npv_gbp_m"]["q50"] <= ap["npv_gbp_m"]["q95"]
+    assert 0 <= ap["p_npv_positive"] <= 1 and set(ap["payback_year"]) == {"q05", "q50", "q95", "p_never"}
     assert out["effects"]["cumulative_net_savings_gbp_m"]["2011"]["q50"] == 0.0
     # The match moved the thresholds by the same offset in every draw.
     offs = plan.match["offsets"]
@@ -234,11 +240,41 @@ def test_variants_later_start_and_no_investment(posterior):
     assert plan_h.deal.scenario.deal.fidelity == 0.5
 
 
-def test_payback_year_definition():
-    years = {str(y): v for y, v in zip(range(2012, 2020), [0, -2, -5, -3, 1, -1, 2, 4])}
-    inv = {str(y): (1.0 if y >= 2013 else 0.0) for y in range(2012, 2020)}
-    assert A.payback_year(years, inv) == 2018  # stays >= 0 from 2018 on
-    assert math.isinf(A.payback_year({**years, "2019": -0.5}, inv))
+def test_the_appraisal_of_runs_matches_a_hand_worked_npv_and_payback():
+    """Two runs whose money series are written out: NPV and payback by hand, in 2024 prices with a deflator."""
+    from types import SimpleNamespace
+
+    from assess.council import AppraisalInputs
+
+    def run(care: list[float], invest: list[float], tax: list[float]) -> dict[str, dict[str, float]]:
+        cum = lambda xs: {str(2012 + i): float(sum(xs[:i + 1])) for i in range(len(xs))}  # noqa: E731
+        return {"cumulative_care_savings_gbp_m": cum(care), "cumulative_investment_gbp_m": cum(invest),
+                "cumulative_tax_forgone_gbp_m": cum(tax)}
+
+    runs = [run([0, 1, 2, 3], [2, 1, 0, 0], [0.5, 0, 0, 0]), run([0, 0, 1, 1], [2, 1, 0, 0], [0.5, 0, 0, 0])]
+    ai = AppraisalInputs(price_year=2024, deflator={2010: 80.0, 2024: 100.0}, discount_rate=0.035,
+                         optimism_bias=0.2)
+    plan = SimpleNamespace(council=SimpleNamespace(inputs=SimpleNamespace(appraisal=ai)),
+                           deal=SimpleNamespace(scenario=SimpleNamespace(deal=SimpleNamespace(
+                               pilot_start="2012-01", pilot_share=0.1, launch="2014-04", fund_start="2014-04"))))
+    ap = A.appraise(plan, runs)
+    f, d = 100.0 / 80.0, [1 / 1.035 ** t for t in range(4)]
+    npv = [f * sum((b - 1.2 * c) * w for b, c, w in zip(care, cost, d))
+           for care, cost in (([0, 1, 2, 3], [2.5, 1, 0, 0]), ([0, 0, 1, 1], [2.5, 1, 0, 0]))]
+    assert npv[0] > 0 > npv[1]
+    assert ap["npv_gbp_m"]["q50"] == pytest.approx(sum(npv) / 2)
+    assert ap["p_npv_positive"] == 0.5 and ap["base_year"] == 2012 and ap["horizon_year"] == 2015
+    # Run 1's discounted cumulative: -3.75, -3.99, -1.66, +1.72: pays back in 2015; run 2 never does.
+    assert ap["payback_year"] == {"q05": 2015, "q50": 2015, "q95": None, "p_never": 0.5}
+    assert ap["prices"].startswith("2024/25 prices")
+
+
+def test_a_price_year_without_a_deflator_is_refused(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text(f"extends: {COUNCILS / 'stockport.yaml'}\ncouncil:\n  appraisal:\n    price_year: 2024\n")
+    with pytest.raises(ScenarioError) as e:
+        load_council(f)
+    assert "deflator" in str(e.value) and e.value.key == "council.appraisal" and e.value.line == 3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,13 +294,16 @@ def test_assess_command_writes_the_folder(tmp_path, posterior):
     assert names == ["assessment.json", "assessment_details.json", "fan_effects.png", "fan_outcomes.png", "provenance.json", "report.md",
                      "scenario_business_as_usual.yaml", "scenario_deal.yaml"]
     a = json.loads((out / "assessment.json").read_text())
-    assert list(a) == ["council", "baseline", "arms", "effects"]  # the issue's form
+    assert list(a) == ["council", "baseline", "arms", "effects", "appraisal"]
+    assert {"price_year", "discount_rate", "npv_gbp_m", "p_npv_positive", "payback_year"} <= set(a["appraisal"])
     assert a["council"] == "Stockport" and set(a["arms"]) == {"business_as_usual", "deal"}
     det = json.loads((out / "assessment_details.json").read_text())
     assert det["settings"]["variant"] == {"deal.fund_gbp_m": 5.0}
     assert det["depends_on"]["local_inputs"] == {}  # --no-sensitivity
     report = (out / "report.md").read_text()
     assert "Would the Deal work in Stockport?" in report and "![Both arms](fan_outcomes.png)" in report
+    assert report.index("## The decision figures") < report.index("## The plan assessed")  # decision figures lead
+    assert "Net present value" in report and "chance of harm" in report
     assert "## Cost and payback" in report and "The investment pays back" in report
     pb = a["effects"]["payback_year"]
     assert len(pb) == 1 and 0.0 <= next(iter(pb.values()))["p_positive"] <= 1.0

@@ -28,6 +28,7 @@ class Result:
     money: dict[str, Any]
     limits: str
     wall_s: float
+    decision: str = ""
 
     def file(self, name: str) -> Path:
         return self.folder / name
@@ -94,7 +95,8 @@ def run(council: Council, s: A.Settings, progress: Callable[[float, str], None] 
     A.write_outputs(folder, summary, plan)
     say(1.0, "done")
     return Result(council=plan.council.name, summary=A.public(summary), folder=folder, headline=headline(summary),
-                  money=money(summary), limits=limits_section(), wall_s=time.perf_counter() - t0)
+                  money=money(summary), limits=limits_section(), wall_s=time.perf_counter() - t0,
+                  decision="\n".join(A.decision_lines(summary, plan.council.name)))
 
 
 def fmt(x: Any, nd: int = 1) -> str:

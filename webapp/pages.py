@@ -149,6 +149,7 @@ def Results(r: AS.Result):
     solara.Style(".dealsim-md td, .dealsim-md th {padding: 2px 12px;} .dealsim-md table {margin-bottom: 8px;}")
     with solara.Card(f"Assessment: {r.council}", classes=["dealsim-results"]):
         solara.Text(f"Done in {r.wall_s:.1f} s.", classes=["dealsim-done"])
+        Md(r.decision, classes=["dealsim-decision"])
         rows = ["| outcome | period | business as usual | with the Deal | change (likely range) | chance of a gain |",
                 "|---|---|---:|---:|---:|---:|"]
         for h in r.headline:
@@ -161,7 +162,7 @@ def Results(r: AS.Result):
         m = r.money
         pb = m["payback"]
         Md(
-            f"### Cost and payback (GBP m, {m['year']}, all years added up, 2010/11 prices)\n"
+            f"### Cost and payback (GBP m, {m['year']}, all years added up, 2010/11 prices, not discounted)\n"
             f"- upfront investment: {AS.fmt(m['investment']['q50'])} ({AS.fmt(m['investment']['q05'])} to "
             f"{AS.fmt(m['investment']['q95'])})\n"
             f"- council tax forgone by the freeze: {AS.fmt(m['tax_forgone']['q50'])}\n"
@@ -169,7 +170,7 @@ def Results(r: AS.Result):
             f"{AS.fmt(m['care_savings']['q95'])})\n"
             f"- **net savings: {AS.fmt(m['net']['q50'])} ({AS.fmt(m['net']['q05'])} to {AS.fmt(m['net']['q95'])})**, "
             f"positive in {100 * (m['net']['p_positive'] or 0):.0f}% of simulations\n"
-            f"- pays back by the end in {100 * (pb['p_positive'] or 0):.0f}% of simulations; middle estimate: "
+            f"- pays back (discounted) by the end in {100 * (pb['p_positive'] or 0):.0f}% of simulations; middle estimate: "
             f"{pb['q50'] if pb['q50'] is not None else 'after the end'}")
         with solara.Row(style="flex-wrap: wrap"):
             for name in AS.FILES:
