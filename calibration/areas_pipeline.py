@@ -392,7 +392,7 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
                                                                          designs.items()},
         "design_wall_seconds": design_s, "analysis_seconds": analysis_s, "scale": cal.scale, "provenance": prov}
     written: dict[str, Path] = {}
-    from .posterior_io import write_posterior
+    from .posterior_io import area_terms_path, write_posterior
 
     for series in ("original", "revised"):
         f = fits[f"primary_{series}"]
@@ -403,6 +403,12 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
         p, _ = write_posterior(base / "posterior" / f"{name}.csv", cal.keys, f.draws[:, :len(cal.keys)],
                                np.ones(len(f.draws)), jsonable(pj))
         written[name] = p
+        extra = [k for k in f.keys[len(cal.keys):]]
+        pt, _ = write_posterior(area_terms_path(p), extra, f.draws[:, len(cal.keys):], np.ones(len(f.draws)),
+                                jsonable({**meta, "fit": f"primary_{series}", "rows_of": p.name,
+                                          "what": "the area terms' spreads and the noise parameters of each row of "
+                                                  f"{p.name} (calibration/likelihood.py); read by assessments"}))
+        written[f"{name}_area_terms"] = pt
     files = {"experiments/attribution.json": {"method": "multi-area", **meta, **jsonable(report["attribution"])},
              "experiments/placebo.json": jsonable(report["placebo"]),
              "experiments/prior_sensitivity.json": jsonable(report["prior_sensitivity"]),

@@ -27,7 +27,8 @@ import numpy as np
 
 from model.yamlfile import InputError as CalibrationError
 
-__all__ = ["Posterior", "DEFAULT_POSTERIOR", "load_posterior", "posterior_draws", "write_posterior",
+__all__ = ["Posterior", "DEFAULT_POSTERIOR", "load_posterior", "posterior_draws", "draw_indices", "area_terms_path",
+           "write_posterior",
            "provenance_path"]
 
 HERE = Path(__file__).resolve().parent
@@ -143,9 +144,22 @@ def posterior_draws(post: Posterior, n: int, rng: np.random.Generator | int | No
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
+    return [post.particle(int(i)) for i in draw_indices(post, n, rng)]
+
+
+def draw_indices(post: Posterior, n: int, rng: np.random.Generator | int | None = None) -> np.ndarray:
+    """The rows `posterior_draws` takes (same generator state, same rows): to read a companion file row by row."""
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
     g = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    idx = g.choice(len(post), size=n, replace=True, p=post.weights)
-    return [post.particle(int(i)) for i in idx]
+    return g.choice(len(post), size=n, replace=True, p=post.weights)
+
+
+def area_terms_path(path: str | os.PathLike[str]) -> Path:
+    """The multi-area posterior's companion: each row's spreads of the area terms and observation noise
+    (``areas.csv`` -> ``areas_area_terms.csv``, row by row). Not a parameter file: nothing in it is a scenario key."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}_area_terms{p.suffix}")
 
 
 def write_posterior(path: str | os.PathLike[str], keys: Sequence[str], values: np.ndarray, weights: np.ndarray,
