@@ -121,7 +121,7 @@ def cmd_assess(args: argparse.Namespace, argv: list[str]) -> int:
         return 0
     d = A.DEFAULTS
     settings = A.Settings(draws=args.draws or d["draws"], seeds=args.seeds or d["seeds"],
-                          scale=args.scale if args.scale is not None else d["scale"], start=args.start,
+                          scale=args.scale if args.scale is not None else d["scale"], start=args.start, horizon=args.horizon,
                           fidelity=args.fidelity, investment=args.investment, sets=list(args.set),
                           posterior=args.posterior, seed=args.seed, sensitivity=not args.no_sensitivity)
     workers = args.workers or min(2, os.cpu_count() or 1)

@@ -35,14 +35,16 @@ import copy
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assess import appraisal as G
+from assess import area_terms as AT
 from assess.council import MODEL_PRICE_YEAR, PER_HEAD_KEYS, Council, load_council
+from assess.prospective import EXTRAPOLATION, MAX_HORIZON, is_prospective, prospect
 from model.adoption import first_deal_year, shifted_timeline
 from model.outcomes import REGISTRY
 from model.parameters import Scenario, month_index
@@ -80,11 +82,13 @@ class Settings:
     draws: int = DEFAULTS["draws"]
     seeds: int = DEFAULTS["seeds"]
     scale: float = DEFAULTS["scale"]
-    start: int | None = None              # year the Deal starts (its whole timeline shifted); None: as planned
+    start: int | None = None              # year the Deal starts (its whole timeline shifted); None: as planned;
+                                          # after the observed years (2020): a prospective assessment
+    horizon: int | None = None            # last simulated year (prospective default 2040; retrospective: the file's)
     fidelity: float | None = None         # deal.fidelity
     investment: float | None = None       # deal.fund_gbp_m (community investment fund, GBP m)
     sets: Sequence[tuple[str, Any]] = ()  # extra overrides (dotted key, value), both arms
-    posterior: str | os.PathLike[str] | None = None  # None: calibration/posterior/wigan.csv if it exists
+    posterior: str | os.PathLike[str] | None = None  # None: calibration/posterior/areas.csv (multi-area)
     seed: int = 0                         # base seed: draws, seeds and noise all follow from it
     match_scale: float = 0.5
     match_seeds: int = 2
@@ -106,6 +110,10 @@ class Plan:
     sens_jobs: list[tuple[Any, int]] = field(default_factory=list)
     sens_keys: list[tuple[str, str, int]] = field(default_factory=list)  # (input label, arm, seed index)
     variant: dict[str, Any] = field(default_factory=dict)
+    area_terms: list[dict[str, float]] | None = None  # per draw: the area terms' spreads (multi-area posterior)
+    prospect: Any = None                  # assess.prospective.Prospect of a prospective assessment, else None
+    baseline_period: str = ""             # the period the council's baseline figures describe
+    baseline_figures: dict[str, float] = field(default_factory=dict)  # outcome -> the council's own figure
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,26 +140,35 @@ def variant_overrides(council: Council, s: Settings) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # Posterior
 # ---------------------------------------------------------------------------------------------
-def _load_posterior(s: Settings) -> tuple[Any, dict[str, Any]]:
-    try:
-        from calibration.posterior_io import DEFAULT_POSTERIOR, load_posterior
-    except ImportError as exc:  # pragma: no cover - calibration is part of the package
-        raise ScenarioError(f"cannot import the calibration package ({exc})", "--posterior") from None
+AREAS_POSTERIOR = ROOT / "calibration" / "posterior" / "areas.csv"
+AREAS_REVISED = ROOT / "calibration" / "posterior" / "areas_revised.csv"  # prospective: the revised HLE series
+
+
+def _load_posterior(s: Settings) -> tuple[Any, Any, dict[str, Any]]:
+    """(posterior, its area terms or None, what to report). The default is the multi-area calibration's."""
+    from calibration.posterior_io import area_terms_path, load_posterior
     from model.yamlfile import InputError as CalibrationError
 
     path = s.posterior
     if path is None:
-        if not DEFAULT_POSTERIOR.is_file():
-            return None, {"file": None, "note": "no calibrated posterior found (calibration/posterior/wigan.csv): the "
-                                                "scenario's own parameter values were used, so the intervals show "
-                                                "chance (seeds) only, not uncertainty about the mechanisms"}
-        path = DEFAULT_POSTERIOR
+        if not AREAS_POSTERIOR.is_file():
+            return None, None, {"file": None, "note": "no calibrated posterior found (calibration/posterior/areas.csv): "
+                                                      "the scenario's own parameter values were used, so the intervals "
+                                                      "show chance (seeds) only, not uncertainty about the mechanisms"}
+        path = AREAS_POSTERIOR
     try:
         post = load_posterior(path)
+        tp = area_terms_path(post.path)
+        terms = load_posterior(tp) if tp.is_file() else None
     except CalibrationError as exc:
         raise ScenarioError(str(exc), "--posterior") from None
-    return post, {"file": os.fspath(post.path), "particles": len(post), "ess": round(post.ess(), 1),
-                  "parameters": list(post.keys)}
+    if terms is not None and len(terms) != len(post):
+        raise ScenarioError(f"{tp} has {len(terms)} rows but {post.path} has {len(post)}: they must be written "
+                            f"together (calibrate-areas)", "--posterior")
+    info = {"file": os.fspath(post.path), "particles": len(post), "ess": round(post.ess(), 1),
+            "parameters": list(post.keys),
+            "area_terms": os.fspath(tp) if terms is not None else None}
+    return post, terms, info
 
 
 def transfer_draw(draw: Mapping[str, float], council: Council) -> dict[str, float]:
@@ -318,24 +335,48 @@ def prepare(council: Council | str | os.PathLike[str], s: Settings,
                           population=council.population,
                           defaults_used=[k for k in council.defaults_used if k not in sets],
                           input_lines=council.input_lines)
-    variant = variant_overrides(council, s)
-    deal = apply_overrides(base_loaded, {**variant, "deal.enabled": True}, source="assessment variant")
+    pro = None
+    if is_prospective(s.start):
+        assert s.start is not None
+        pro = prospect(council, s.start, s.horizon)
+        base_loaded = apply_overrides(base_loaded, pro.overrides, source="prospective assessment")
+        variant = {**variant_overrides(council, replace(s, start=None)), "start": s.start, "horizon": pro.horizon}
+        s_post = s if s.posterior is not None else replace(s, posterior=AREAS_REVISED)
+    else:
+        if s.horizon is not None:
+            y0 = month_index(council.loaded.scenario.time.start) // 12
+            if not y0 < s.horizon <= MAX_HORIZON:
+                raise ScenarioError(f"the horizon must be after the simulation's start ({y0}) and at most "
+                                    f"{MAX_HORIZON}, got {s.horizon}", "--horizon")
+            base_loaded = apply_overrides(base_loaded, {"time.end": f"{s.horizon}-12"}, source="--horizon")
+        variant = variant_overrides(council, s)
+        s_post = s
+    deal_variant = {k: v for k, v in variant.items() if "." in k}
+    deal = apply_overrides(base_loaded, {**deal_variant, "deal.enabled": True}, source="assessment variant")
     bau = apply_overrides(base_loaded, {"deal.enabled": False}, source="business as usual")
-    post, pinfo = _load_posterior(s)
+    post, terms_post, pinfo = _load_posterior(s_post)
     rng = np.random.default_rng([s.seed, 4])
+    area_terms = None
     if post is not None:
-        from calibration.posterior_io import posterior_draws
+        from calibration.posterior_io import draw_indices
 
-        raw = posterior_draws(post, s.draws, rng)
-        draws = [transfer_draw(d, council) for d in raw]
+        idx = draw_indices(post, s.draws, rng)
+        draws = [transfer_draw(post.particle(int(i)), council) for i in idx]
+        if terms_post is not None:
+            area_terms = [terms_post.particle(int(i)) for i in idx]
         n_seeds = s.seeds
     else:
         draws = [{}]
         n_seeds = s.draws * s.seeds  # same number of runs: chance only
-    if report:
-        report("matching the baseline")
     ref = _mean_draw(post, council)
-    if council.inputs.baseline_hle is not None or council.inputs.baseline_le is not None:
+    if area_terms is not None:
+        match: dict[str, Any] = {
+            "offsets": {}, "method": "area terms",
+            "note": "no threshold offset: the council's baseline figures condition its area terms (level and HLE "
+                    "trend), whose spread the multi-area calibration estimated (assess/area_terms.py)"}
+    elif council.inputs.baseline_hle is not None or council.inputs.baseline_le is not None:
+        if report:
+            report("matching the baseline")
         match = match_baseline(council, ref, scale=max(s.match_scale, s.scale), n_seeds=s.match_seeds, seed=s.seed)
     else:
         match = {"offsets": {}, "note": "no baseline HLE or LE given: nothing matched (defaults)"}
@@ -365,8 +406,16 @@ def prepare(council: Council | str | os.PathLike[str], s: Settings,
             for arm, lo in (("business_as_usual", lb), ("deal", ld)):
                 jobs.append((lo, sd))
                 keys.append((arm, i, j))
+    if pro is None:
+        period, figures = council.baseline_period, {n: v for n in AT.KIND if (v := _baseline_figure(council, n)) is not None}
+    else:
+        pr = council.inputs.present
+        period = pro.baseline_period or f"{pro.first_year}-{(pro.first_year + 2) % 100:02d}"
+        figures = {f"{k}_{sex}": float(getattr(src, sex)) for k, src in (("hle", pr.hle), ("le", pr.le))
+                   if src is not None and src.period == period for sex in ("male", "female")}
     plan = Plan(council=council, settings=s, deal=deal, bau=bau, draws=[with_offsets(d) for d in draws],
-                posterior_info=pinfo, match=match, jobs=jobs, keys=keys, seeds=seeds, variant=variant)
+                posterior_info=pinfo, match=match, jobs=jobs, keys=keys, seeds=seeds, variant=variant,
+                area_terms=area_terms, prospect=pro, baseline_period=period, baseline_figures=figures)
     if s.sensitivity:
         _sensitivity_jobs(plan, with_offsets(ref))
     return plan
@@ -514,6 +563,12 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
+def _baseline_figure(council: Council, name: str) -> float | None:
+    """The council's own published figure for the baseline period, if it gave one (HLE and LE)."""
+    src = {"hle": council.inputs.baseline_hle, "le": council.inputs.baseline_le}.get(name.split("_")[0])
+    return None if src is None else float(getattr(src, name.split("_")[1]))
+
+
 def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
               sens_results: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """assessment.json's content (plus a few keys for the report and figures, stripped before writing)."""
@@ -527,6 +582,9 @@ def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
     effects: dict[str, dict[str, dict[str, float | None]]] = {}
     values: dict[str, dict[str, dict[str, np.ndarray]]] = {"business_as_usual": {}, "deal": {}, "effect": {}}
     noise_used: dict[str, float] = {}
+    area_terms_used: dict[str, dict[str, Any]] = {}
+    pop65 = float(np.mean([by["business_as_usual", i, 0]["timeseries"]["population_65_plus"][0]
+                           for i in range(n_draws)]))
     for name in OUTCOMES:
         periods: list[str] = []
         for r in results:
@@ -538,12 +596,29 @@ def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
             values[arm][name] = {}
         effects[name] = {}
         values["effect"][name] = {}
+        stat = AT.SIMULATED.get(name, name) if plan.area_terms else name
+
+        def mat(arm: str, period: str) -> np.ndarray:
+            return np.array([[by[arm, i, j]["outcomes"].get(stat, {}).get(period, np.nan) for j in range(n_seeds)]
+                             for i in range(n_draws)], float)
+
         for p in periods:
-            mats = {}
-            for arm in ("business_as_usual", "deal"):
-                mats[arm] = np.array([[by[arm, i, j]["outcomes"].get(name, {}).get(p, np.nan) for j in range(n_seeds)]
-                                      for i in range(n_draws)], float)
-            for arm, v in mats.items():
+            mats = {arm: mat(arm, p) for arm in ("business_as_usual", "deal")}
+            if plan.area_terms and name in AT.KIND:
+                base_fig = plan.baseline_figures.get(name)
+                bp = plan.baseline_period
+                at_base = mat("business_as_usual", bp) if base_fig is not None else None
+                if at_base is not None and not np.isfinite(at_base).any():
+                    base_fig, at_base = None, None  # the figure's period is not simulated: nothing to condition on
+                nb, nd_, info = AT.published(name, p, mats["business_as_usual"], mats["deal"], plan.area_terms,
+                                             base_fig, at_base, bp, pop65, rng, NOISE_REPLICATES,
+                                             revised=plan.prospect is not None)
+                for arm, noisy in (("business_as_usual", nb), ("deal", nd_)):
+                    arms[arm][name][p] = _q(noisy)
+                    values[arm][name][p] = noisy
+                if p == bp or name not in area_terms_used:
+                    area_terms_used[name] = info
+            for arm, v in (mats.items() if not (plan.area_terms and name in AT.KIND) else ()):
                 ok = np.isfinite(v).sum(axis=1) > 1
                 within = float(np.mean(np.nanvar(v[ok], axis=1, ddof=1))) if n_seeds > 1 and ok.any() else 0.0
                 if not math.isfinite(within):
@@ -606,8 +681,12 @@ def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
         depends["local_inputs"] = _sensitivity_summary(plan, sens_results, launch_year, {})
     out = {
         "council": plan.council.name,
-        "baseline": {"period": plan.council.baseline_period, "inputs": plan.council.baseline,
-                     "defaults_used": plan.council.defaults_used, "match": plan.match},
+        "baseline": {"period": plan.baseline_period or plan.council.baseline_period,
+                     "inputs": {**plan.council.baseline, **(plan.prospect.inputs if plan.prospect else {})},
+                     "defaults_used": plan.council.defaults_used + (plan.prospect.defaults if plan.prospect else []),
+                     "match": plan.match, "mode": "prospective" if plan.prospect else "retrospective",
+                     "area_terms": {k: {kk: (_r(vv) if isinstance(vv, float) else vv) for kk, vv in v.items()}
+                                    for k, v in area_terms_used.items()}},
         "arms": arms,
         "effects": effects,
         "appraisal": appraisal,
@@ -859,6 +938,12 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
     if not plan.posterior_info.get("file"):
         L.append(f"> **Uncalibrated.** {plan.posterior_info.get('note', '')}. Treat every range below as too narrow.")
         L.append("")
+    if plan.prospect is not None:
+        L.append("> **Prospective.** " + EXTRAPOLATION.format(first=plan.prospect.first_year,
+                                                             horizon=plan.prospect.horizon)
+                 + f" The Deal starts in {plan.settings.start}; the baseline is the council's present state "
+                   f"({plan.baseline_period}), not its 2009 figures.")
+        L.append("")
     L.extend(decision_lines(summary, c.name))
     L.append("## The plan assessed")
     L.append("")
@@ -964,10 +1049,27 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
     L.append("")
     L.append("| input | value | from |")
     L.append("|---|---|---|")
-    for key, b in c.baseline.items():
+    for key, b in summary["baseline"]["inputs"].items():
         v = b["value"]
         L.append(f"| {b['what']} | {'-' if v is None else v} | {'**default**: ' + b['source'][9:] if b['default'] else b['source']} |")
     m = plan.match
+    terms = summary["baseline"].get("area_terms") or {}
+    if terms:
+        L.append("")
+        L.append(f"**Area terms.** {c.name} is assessed as one more area of the multi-area calibration: its "
+                 "published figures are the model's for its context, plus its own area terms (a level per outcome "
+                 "and a trend for healthy life expectancy), plus each statistic's published noise. The terms start "
+                 "from the spread the calibration found across boroughs and are conditioned on the baseline "
+                 "figures the council gave; without one, a term keeps that whole spread. At the baseline period:")
+        L.append("")
+        unit = {"hle": "years", "le": "years", "2a2": "on the log scale", "2b1": "on the logit scale",
+                "dtoc": "on the log scale", "quality": "on the logit scale"}
+        for name, t in terms.items():
+            if t.get("mean") is None or t["kind"] == "quality":
+                continue
+            how = "conditioned on the council's figure" if t["conditioned_on_baseline"] else "no baseline figure"
+            L.append(f"- {LABELS[name][0]}: {t['mean']:+.2f} ({t['q05']:+.2f} to {t['q95']:+.2f}) "
+                     f"{unit[t['kind']]}; {how}.")
     if m.get("offsets"):
         L.append("")
         L.append(f"Baseline matched ({m['period']}): the model's healthy life expectancy was "

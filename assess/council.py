@@ -47,7 +47,7 @@ from model import scenario as S
 from model import yamlfile
 from model.parameters import Scenario, month_index
 
-__all__ = ["AppraisalInputs", "MODEL_PRICE_YEAR", "CouncilInputs", "Council", "load_council", "WIGAN_POPULATION", "PER_HEAD_KEYS", "CONTEXT_KEYS",
+__all__ = ["AppraisalInputs", "PresentInputs", "Period", "MODEL_PRICE_YEAR", "CouncilInputs", "Council", "load_council", "WIGAN_POPULATION", "PER_HEAD_KEYS", "CONTEXT_KEYS",
            "council_from_context"]
 
 COUNCIL_KEY = "council"
@@ -123,6 +123,50 @@ class AppraisalInputs(_Strict):
         return self
 
 
+class Period(_Strict):
+    male: float = Field(..., ge=30.0, le=95.0, description="years")
+    female: float = Field(..., ge=30.0, le=95.0, description="years")
+    period: str = Field(..., pattern=r"^\d{4}-\d{2}$", description="the 3-year period, e.g. 2022-24")
+
+    @model_validator(mode="after")
+    def _three_years(self) -> "Period":
+        y0, y2 = int(self.period[:4]), int(self.period[5:])
+        if (y0 + 2) % 100 != y2:
+            raise ValueError(f"a period is three years written as YYYY-YY, like 2022-24 (got {self.period!r})")
+        return self
+
+    @property
+    def first_year(self) -> int:
+        return int(self.period[:4])
+
+
+class PresentInputs(_Strict):
+    """``council.present``: the council's state now, the baseline of a prospective assessment (--start after the
+    observed years). Every field is optional; a missing one keeps the 2009-11 figure (or none) and is listed."""
+
+    population: int | None = Field(None, ge=1000, le=20_000_000, description="Usual residents (Census 2021 or the "
+                                                                             "latest ONS mid-year estimate).")
+    share_65_plus: float | None = Field(None, ge=0.0, le=1.0, description="Share aged 65+ (same source).")
+    hle: Period | None = Field(None, description="Latest ONS HLE at birth, revised series, with its period.")
+    le: Period | None = Field(None, description="ONS life expectancy at birth, with its period.")
+    budget_gbp_m: float | None = Field(None, gt=0.0, le=5000.0, description="Net revenue budget now (GBP m a year).")
+    savings_required_gbp_m: float | None = Field(None, ge=0.0, le=5000.0, description="Savings the medium-term "
+                                                                                    "financial plan requires.")
+    savings_years: int = Field(4, ge=1, le=20, description="Years from the start over which those savings are made.")
+    council_tax_gbp_m: float | None = Field(None, ge=0.0, le=2000.0, description="Council tax raised now, the adult "
+                                                                                "social care precept included.")
+
+    @model_validator(mode="after")
+    def _hle_below_le(self) -> "PresentInputs":
+        if self.hle is not None and self.le is not None and self.hle.period == self.le.period:
+            for sex in ("male", "female"):
+                h, e = getattr(self.hle, sex), getattr(self.le, sex)
+                if h >= e:
+                    raise ValueError(f"healthy life expectancy ({h:g}, {sex}) must be below life expectancy "
+                                     f"({e:g}) in {self.hle.period}")
+        return self
+
+
 class CouncilInputs(_Strict):
     """The ``council:`` section: inputs that are not model parameters."""
 
@@ -132,6 +176,8 @@ class CouncilInputs(_Strict):
                                                          "period from time.start (2009-11 for a 2009 start), original series.")
     baseline_le: BySex | None = Field(None, description="ONS life expectancy at birth, same period (optional).")
     source_notes: str = Field("", description="Free text: where the figures came from.")
+    present: PresentInputs = Field(default_factory=PresentInputs,
+                                   description="The council's state now, for prospective assessments.")
     appraisal: AppraisalInputs = Field(default_factory=AppraisalInputs,
                                        description="Price year, deflator, discount rate, optimism bias.")
 
@@ -303,8 +349,27 @@ def load_council(path: str | os.PathLike[str]) -> Council:
 # ---------------------------------------------------------------------------------------------
 # Writing council files from model/data/comparators_context.yaml (used to make scenarios/councils/*.yaml)
 # ---------------------------------------------------------------------------------------------
-def council_from_context(key: str, ctx: dict, comparators_file: str = "model/data/comparators_context.yaml") -> str:
-    """The text of a council file built only from one council's entry in ``comparators_context.yaml``."""
+def _present_block(key: str, c: dict, outcomes: dict | None) -> str:
+    """council.present from what the observed data hold for the council (nothing invented; the rest defaults)."""
+    pop, share = c["population"], c["share_65_plus"]
+    p_val, p_src = ((pop["census_2021"], "Census 2021 (population.census_2021)") if "census_2021" in pop
+                    else (pop["mye_2020"], "ONS mid-year estimate 2020 (population.mye_2020)"))
+    s_val, s_src = ((share["census_2021"], "Census 2021") if "census_2021" in share
+                    else (share[2020], "ONS mid-year estimate 2020"))
+    lines = ["  present:                        # the council now: the baseline of a prospective assessment (--start 2027)",
+             f"    population: {p_val}            # {p_src}",
+             f"    share_65_plus: {s_val}            # {s_src}"]
+    rev = (outcomes or {}).get("hle_revised_2022_24", {}).get(key)
+    if rev is not None:
+        lines.append(f"    hle: {{male: {rev['male']}, female: {rev['female']}, period: 2022-24}}   # ONS HLE, revised "
+                     f"series (HLE_REV, controls_outcomes.yaml)")
+    return "\n".join(lines) + "\n"
+
+
+def council_from_context(key: str, ctx: dict, comparators_file: str = "model/data/comparators_context.yaml",
+                         outcomes: dict | None = None) -> str:
+    """The text of a council file built only from one council's entry in ``comparators_context.yaml`` (and, for
+    its present state, the revised HLE in ``controls_outcomes.yaml`` where the project holds one)."""
     c = ctx["councils"][key]
     pop = c["population"]["census_2011"]
     shares = c["share_65_plus"]
@@ -332,7 +397,7 @@ council:
   ons_code: {c['ons_code']}
   baseline_hle: {{male: {hle['male']}, female: {hle['female']}}}   # ONS HLE at birth 2009-11, original series (HLE_ORIG)
   source_notes: "comparators_context.yaml: population census_2011, share_65_plus {share_src}, lsoas_most_deprived_decile_2019 (IOD), hle_2009_11 (HLE_ORIG)"
-
+{_present_block(key, c, outcomes)}
 population:
   age_sex_table: null             # no age table: Wigan's 2011 shape reweighted to the two figures below
   total: {pop}                   # Census 2011 usual residents (population.census_2011)

@@ -107,13 +107,19 @@ def build_parser(commands: Mapping[str, Callable[..., int]]) -> Parser:
         "prints a summary."))
     a.add_argument("council", metavar="COUNCIL", help="council file (YAML), e.g. scenarios/councils/bolton.yaml")
     a.add_argument("--posterior", metavar="FILE", default=None,
-                   help="posterior CSV (default calibration/posterior/wigan.csv if it exists; otherwise the scenario's "
-                        "own values, chance only)")
+                   help="posterior CSV (default calibration/posterior/areas.csv, the multi-area calibration, with its "
+                        "area terms; areas_revised.csv for a prospective assessment; without one the scenario's own "
+                        "values, chance only)")
     a.add_argument("--draws", type=int_arg("the number of draws", 1, 10_000), default=None, metavar="N",
                    help="parameter sets drawn from the posterior (default 40)")
     a.add_argument("--seeds", type=seeds_arg, default=None, metavar="K", help="seeds per draw (default 2)")
     a.add_argument("--start", type=int_arg("the start year", 1990, 2100), default=None, metavar="YEAR",
-                   help="year the Deal starts (its whole timeline is shifted; default: as planned in the file)")
+                   help="year the Deal starts (its whole timeline is shifted; default: as planned in the file). A year "
+                        "after 2020 makes the assessment prospective: it runs from the council's present state "
+                        "(council.present in the file) to --horizon")
+    a.add_argument("--horizon", type=int_arg("the horizon year", 1990, 2100), default=None, metavar="YEAR",
+                   help="last simulated year (prospective default 2040, at most 2060; retrospective default: the "
+                        "file's time.end)")
     a.add_argument("--fidelity", type=fraction_arg, default=None, metavar="F",
                    help="how fully the Deal is run, 0-1 (deal.fidelity; default: as planned)")
     a.add_argument("--investment", type=money_arg, default=None, metavar="GBP_M",

@@ -25,6 +25,7 @@ from model.scenario import ScenarioError
 ROOT = Path(__file__).resolve().parents[1]
 COUNCILS = ROOT / "scenarios" / "councils"
 CONTEXT = ROOT / "model" / "data" / "comparators_context.yaml"
+OUTCOMES_DATA = yaml.safe_load((ROOT / "model" / "data" / "controls_outcomes.yaml").read_text())
 COMPARATORS = ["st_helens", "barnsley", "doncaster", "rotherham", "bolton", "stockport"]
 WIGAN = ROOT / "scenarios" / "wigan.yaml"
 
@@ -41,6 +42,25 @@ def fake_posterior(path: Path, n: int = 20, seed: int = 1) -> Path:
         rows.append(",".join(repr(float(v)) for v in vals))
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
+
+
+def fake_area_terms(posterior: Path, seed: int = 2) -> Path:
+    """The companion of a multi-area posterior (calibration/posterior_io.area_terms_path): spreads of the area
+    terms and the noise parameters, one row per posterior row, at about the shipped posterior's medians."""
+    from calibration.likelihood import HYPER
+    from calibration.posterior_io import area_terms_path
+
+    n = len(posterior.read_text().splitlines()) - 1
+    rng = np.random.default_rng(seed)
+    med = {"tau_hle_level": 0.9, "tau_hle_trend": 0.45, "tau_le_level": 0.6, "tau_2a2_level": 0.12,
+           "tau_2b1_level": 0.7, "tau_dtoc_level": 1.2, "sigma_2a2": 0.1, "sigma_2b1": 0.3, "sigma_dtoc": 0.13}
+    keys = list(HYPER) + ["offset_2b1"]
+    rows = ["weight," + ",".join(keys)]
+    for _ in range(n):
+        rows.append(",".join(["1.0"] + [repr(med[k] * float(rng.uniform(0.7, 1.3))) for k in HYPER] + ["-1.5"]))
+    out = area_terms_path(posterior)
+    out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return out
 
 
 def council_file(folder: Path, body: str, name: str = "c.yaml") -> Path:
@@ -76,7 +96,8 @@ def test_template_and_comparators_validate_and_use_the_context_file():
         assert c.baseline["finance.baseline_budget_gbp_m"]["default"] is True
         assert c.baseline["population.total"]["default"] is False
         # The file is exactly what council_from_context writes from the context file (nothing else added).
-        assert (COUNCILS / f"{key}.yaml").read_text() == council_from_context(key, ctx)
+        assert (COUNCILS / f"{key}.yaml").read_text() == council_from_context(key, ctx, outcomes=OUTCOMES_DATA)
+        assert c.inputs.present.population in (src["population"].get("census_2021"), src["population"]["mye_2020"])
 
 
 def test_missing_inputs_run_and_report_defaults(tmp_path):
@@ -238,6 +259,76 @@ def test_variants_later_start_and_no_investment(posterior):
     assert inv < 4.0  # only the GBP 2m care-home fund and training remain (GBP 10m fund with it)
     half, plan_h = A.assess(COUNCILS / "st_helens.yaml", A.Settings(fidelity=0.5, **base))
     assert plan_h.deal.scenario.deal.fidelity == 0.5
+
+
+def test_area_terms_carry_the_baseline_and_the_published_noise(tmp_path):
+    """With a multi-area posterior, nothing is matched: the baseline HLE conditions the council's area term, and
+    the business-as-usual intervals are those of a published figure (HLE noise sd 1 year), shares inside 0-100%."""
+    post = fake_posterior(tmp_path / "areas.csv")
+    fake_area_terms(post)
+    s = A.Settings(posterior=post, draws=4, seeds=2, scale=0.02, sensitivity=False)
+    summary, plan = A.assess(COUNCILS / "barnsley.yaml", s)
+    assert plan.match["method"] == "area terms" and plan.area_terms is not None and len(plan.area_terms) == 4
+    terms = summary["baseline"]["area_terms"]
+    assert terms["hle_male"]["conditioned_on_baseline"] and not terms["le_male"]["conditioned_on_baseline"]
+    # Barnsley's 2009-11 HLE (57.5) is below what the model gives its context: the conditioned term is negative,
+    # and shrunk: smaller than the whole gap.
+    bau = summary["arms"]["business_as_usual"]["hle_male"]
+    gap = 57.5 - float(np.mean([r["outcomes"]["hle_male_true"]["2009-11"] for r in A.run_serial(plan.jobs[::2], 0.02)]))
+    assert terms["hle_male"]["q05"] < terms["hle_male"]["mean"] < terms["hle_male"]["q95"]
+    assert abs(terms["hle_male"]["mean"]) < abs(gap) and np.sign(terms["hle_male"]["mean"]) == np.sign(gap)
+    for p, q in bau.items():  # at least the published noise's 90% width (2 x 1.645 x 1.0)
+        assert q["q95"] - q["q05"] > 3.2, (p, q)
+    for p, q in summary["arms"]["business_as_usual"]["still_at_home_91d_pct"].items():
+        assert 0 <= q["q05"] <= q["q95"] <= 100
+    # The Deal's effect is the model's: the arms share their area terms.
+    e = summary["effects"]["hle_male"]["2009-11"]
+    assert e["q05"] == e["q95"] == 0.0
+
+
+def test_a_prospective_assessment_runs_from_the_present_to_the_horizon(tmp_path):
+    """--start after the observed years: the council's present state is the baseline (Barnsley: Census 2021,
+    revised HLE 2022-24), both arms run to 2040, the Deal from 2027; the report says what is extrapolated."""
+    post = fake_posterior(tmp_path / "areas.csv")
+    fake_area_terms(post)
+    s = A.Settings(posterior=post, draws=2, seeds=1, scale=0.02, sensitivity=False, start=2027, horizon=2040)
+    summary, plan = A.assess(COUNCILS / "barnsley.yaml", s)
+    sc = plan.deal.scenario
+    assert (sc.time.start, sc.time.end) == ("2022-01", "2040-12") and sc.population.total == 244574
+    assert sc.deal.pilot_start == "2027-01" and sc.finance.savings_required_gbp_m == 0.0
+    assert plan.baseline_period == "2022-24" and plan.baseline_figures == {"hle_male": 55.2, "hle_female": 55.3}
+    assert summary["baseline"]["mode"] == "prospective"
+    assert summary["baseline"]["area_terms"]["hle_male"]["conditioned_on_baseline"]
+    assert list(summary["arms"]["business_as_usual"]["hle_male"])[-1] == "2038-40"
+    assert summary["appraisal"]["base_year"] == 2027 and summary["appraisal"]["horizon_year"] == 2040
+    assert "council.present.budget_gbp_m" in summary["baseline"]["defaults_used"]  # listed, not invented
+    # Arms identical until the Deal (common random numbers), different after.
+    e = summary["effects"]["hle_male"]
+    assert e["2022-24"]["q05"] == e["2022-24"]["q95"] == 0.0
+    report = A.report_markdown(summary, plan)
+    assert "**Prospective.**" in report and "calibrated on 2009-2020" in report and "2022-2040" in report
+
+
+@pytest.mark.parametrize("start, horizon, key, words", [
+    (2027, 2026, "--horizon", "must be after the Deal's start"),
+    (2027, 2061, "--horizon", "2060 or before"),
+    (2024, None, "council.present.hle", "must end before the Deal starts"),
+])
+def test_contradictory_prospective_inputs_are_refused(tmp_path, start, horizon, key, words):
+    s = A.Settings(posterior=fake_posterior(tmp_path / "p.csv"), draws=1, seeds=1, scale=0.02, sensitivity=False,
+                   start=start, horizon=horizon)
+    with pytest.raises(ScenarioError) as e:
+        A.prepare(COUNCILS / "barnsley.yaml", s)
+    assert words in str(e.value) and key in str(e.value)
+
+
+def test_present_hle_above_le_is_refused(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text(f"extends: {COUNCILS / 'barnsley.yaml'}\ncouncil:\n  present:\n"
+                 "    hle: {male: 80.0, female: 60.0, period: 2022-24}\n    le: {male: 78.0, female: 82.0, period: 2022-24}\n")
+    with pytest.raises(ScenarioError) as e:
+        load_council(f)
+    assert "must be below life expectancy" in str(e.value) and (e.value.key, e.value.line) == ("council.present", 3)
 
 
 def test_the_appraisal_of_runs_matches_a_hand_worked_npv_and_payback():
