@@ -128,7 +128,7 @@ def cmd_assess(args: argparse.Namespace, argv: list[str]) -> int:
     dest = destination(args.out, f"assess_{safe_name(council.loaded.scenario.name)}_{stamp()}", args.force)
     t0 = time.perf_counter()
     if not args.quiet:
-        print(f"{council.name}: matching the baseline and drawing parameter sets...", file=sys.stderr, flush=True)
+        print(f"{council.name}: preparing the runs (baseline, parameter draws)...", file=sys.stderr, flush=True)
 
     def run(jobs: list, labels: list[str]) -> list:
         with run_bars(args.quiet, labels, [months_of(lo) for lo, _ in jobs]) as (progress, finished):

@@ -926,14 +926,16 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
     end_year = month_index(plan.deal.scenario.time.end) // 12
     d = plan.deal.scenario.deal
     L: list[str] = []
+    pop = (plan.bau.scenario.population.total if plan.prospect is not None and
+           plan.council.inputs.present.population is not None else c.population)
     L.append(f"# Would the Deal work in {c.name}?")
     L.append("")
     L.append(f"An assessment with **dealsim**, the agent-based model of Wigan Council's Deal. It simulates {c.name} "
              f"from {st['start'][:4]} to {end_year} twice, with the same chance events: once carrying on as usual "
              f"(*business as usual*) and once adopting the Deal as planned below. The difference between the two is "
              f"the Deal's effect. Each figure is a range: {st['runs_per_arm']} simulations per arm "
-             f"({st['draws'] or 1} parameter sets x {st['seeds_per_draw']} random seeds, {c.population * st['scale']:,.0f} "
-             f"simulated residents standing for {c.population:,.0f}).")
+             f"({st['draws'] or 1} parameter sets x {st['seeds_per_draw']} random seeds, {pop * st['scale']:,.0f} "
+             f"simulated residents standing for {pop:,.0f}).")
     L.append("")
     if not plan.posterior_info.get("file"):
         L.append(f"> **Uncalibrated.** {plan.posterior_info.get('note', '')}. Treat every range below as too narrow.")

@@ -34,10 +34,12 @@ class Result:
         return self.folder / name
 
 
-def settings(runs_per_arm: int = APP_SETTINGS["draws"], scale: float = APP_SETTINGS["scale"], seed: int = 0) -> A.Settings:
+def settings(runs_per_arm: int = APP_SETTINGS["draws"], scale: float = APP_SETTINGS["scale"], seed: int = 0,
+             start: int | None = None, horizon: int | None = None) -> A.Settings:
+    """The app's settings; `start` after 2020 (with `horizon`) asks the prospective question."""
     return A.Settings(draws=int(runs_per_arm), seeds=APP_SETTINGS["seeds"], scale=float(scale), seed=int(seed),
                       match_scale=max(APP_SETTINGS["match_scale"], float(scale)), match_seeds=APP_SETTINGS["match_seeds"],
-                      sensitivity=False)
+                      sensitivity=False, start=start, horizon=horizon)
 
 
 HEADLINE = ("hle_male", "hle_female", "care_home_admissions_65plus_per_100k", "delayed_transfers_per_100k",
@@ -84,7 +86,7 @@ def run(council: Council, s: A.Settings, progress: Callable[[float, str], None] 
     """prepare -> run (serially, reporting progress) -> summarise -> write the files into a new folder."""
     t0 = time.perf_counter()
     say = progress or (lambda f, text: None)
-    say(0.0, "matching the baseline")
+    say(0.0, "preparing the runs")
     plan = A.prepare(council, s, report=lambda text: say(0.02, text))
     n = len(plan.jobs)
     say(0.05, f"running {n} simulations")

@@ -46,6 +46,9 @@ def FormField(key: str, label: str, kind: str, value: str, hint: str, error: str
                      classes=[f"dealsim-input-{key.replace('.', '-')}"])
 
 
+MODES = ("Retrospective: as Wigan did it, from 2009", "Prospective: start the Deal in a future year")
+
+
 @solara.component
 def AssessPage():
     """Would the Deal work here? Fill in or upload a council's context and run the assessment."""
@@ -60,6 +63,9 @@ def AssessPage():
     uploaded, set_uploaded = solara.use_state(None)  # (filename, Council) of an uploaded file
     upload_error, set_upload_error = solara.use_state(None)
     runs, set_runs = solara.use_state(AS.APP_SETTINGS["draws"])
+    mode, set_mode = solara.use_state(MODES[0])
+    start_year, set_start_year = solara.use_state(2027)
+    horizon, set_horizon = solara.use_state(2040)
     scale, set_scale = solara.use_state(AS.APP_SETTINGS["scale"])
     progress = solara.use_reactive((0.0, ""))
     result, set_result = solara.use_state(None)
@@ -85,7 +91,10 @@ def AssessPage():
 
     def work(council) -> None:
         try:
-            res = AS.run(council, AS.settings(runs, scale), progress=lambda f, t: progress.set((f, t)))
+            pro = mode == MODES[1]
+            res = AS.run(council, AS.settings(runs, scale, start=start_year if pro else None,
+                                              horizon=horizon if pro else None),
+                         progress=lambda f, t: progress.set((f, t)))
             set_result(res)
             set_run_error(None)
         except ScenarioError as err:
@@ -127,8 +136,17 @@ def AssessPage():
                               checked.field_errors.get(f.key), helps.get(f.key, ""),
                               lambda text, k=f.key: on_field(k, text))
         with solara.Card("Run"):
-            solara.SliderInt("Simulations per arm", value=runs, on_value=set_runs, min=2, max=40)
-            solara.SliderFloat("Scale (share of residents simulated)", value=scale, on_value=set_scale, min=0.01,
+            solara.ToggleButtonsSingle(value=mode, values=list(MODES), on_value=set_mode,
+                                       classes=["dealsim-mode"])
+            if mode == MODES[1]:
+                solara.SliderInt(f"Start the Deal in {start_year}", value=start_year, on_value=set_start_year,
+                                 min=2021, max=2040)
+                solara.SliderInt(f"Horizon {horizon}", value=horizon, on_value=set_horizon, min=start_year + 3,
+                                 max=2060)
+                solara.Text("Prospective: from the council's present state (council.present in its file: Census 2021, "
+                            "latest revised HLE) to the horizon; the model's 2009-2020 dynamics carried forward.")
+            solara.SliderInt(f"Simulations per arm: {runs}", value=runs, on_value=set_runs, min=2, max=40)
+            solara.SliderFloat(f"Scale (share of residents simulated): {scale:.2f}", value=scale, on_value=set_scale, min=0.01,
                                max=0.2, step=0.01)
             solara.Text(f"About {1 + runs * 0.8 * scale / 0.03:.0f} s at these settings (the command line's defaults, "
                         "40 x 2 runs at 0.1, take minutes and give tighter ranges).")
