@@ -170,7 +170,8 @@ def cmd_app(args: argparse.Namespace, argv: list[str]) -> int:
             port = sock.getsockname()[1]
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{port} ({exc.strerror or exc}); choose another --port") from None
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}  # no calls home: councils' networks are closed
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",  # no calls home: councils' networks are closed
+           "SOLARA_THEME_SHOW_BANNER": "false", "SOLARA_THEME_TITLE": "dealsim"}  # no footer over the charts
     cmd = [sys.executable, "-m", "solara", "run", str(ROOT / "app.py"), "--port", str(port), "--host", args.host,
            "--no-open", "--production", "--no-check-version", "--log-level", "warning"]
     child = subprocess.Popen(cmd, cwd=ROOT, env=env)

@@ -374,6 +374,13 @@ def prepare(council: Council | str | os.PathLike[str], s: Settings,
             "offsets": {}, "method": "area terms",
             "note": "no threshold offset: the council's baseline figures condition its area terms (level and HLE "
                     "trend), whose spread the multi-area calibration estimated (assess/area_terms.py)"}
+        if council.inputs.baseline_hle is not None and council.inputs.baseline_le is None and pro is None:
+            # An HLE at or above the model's LE for this council is impossible: one short run says which LE.
+            if report:
+                report("checking the baseline")
+            y0 = month_index(base_loaded.scenario.time.start) // 12
+            match["simulated_matched"] = _baseline_runs(base_loaded, ref, max(s.match_scale, s.scale),
+                                                        [s.seed * 7919 + 17], f"{y0 + 2}-12", council.path.parent)
     elif council.inputs.baseline_hle is not None or council.inputs.baseline_le is not None:
         if report:
             report("matching the baseline")

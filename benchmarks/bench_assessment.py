@@ -3,6 +3,7 @@
     python benchmarks/bench_assessment.py                      # St Helens and Stockport, defaults -> assessment_results.json
     python benchmarks/bench_assessment.py --councils bolton    # other council files (names in scenarios/councils/)
     python benchmarks/bench_assessment.py --quick              # --draws 4 --seeds 1 --scale 0.05: a smoke test
+    python benchmarks/bench_assessment.py --councils barnsley --prospective 2027   # --start 2027 --horizon 2040
 
 Each assessment runs as a user would run it, `python simulate.py assess scenarios/councils/<name>.yaml --quiet`
 (default draws, seeds, scale and workers, the one-at-a-time sensitivity runs included), in a child process; the
@@ -73,18 +74,24 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--councils", nargs="+", default=["st_helens", "stockport"])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--prospective", type=int, default=None, metavar="YEAR",
+                    help="a prospective assessment: --start YEAR --horizon 2040")
     ap.add_argument("--json", default=None, help="output file (default benchmarks/assessment_results.json; "
                                                  "assessment_results_quick.json with --quick)")
     args = ap.parse_args()
     extra = ["--draws", "4", "--seeds", "1", "--scale", "0.05"] if args.quick else []
+    if args.prospective is not None:
+        extra += ["--start", str(args.prospective), "--horizon", "2040"]
     results = []
     for c in args.councils:
         r = one(c, extra)
         print(json.dumps(r), flush=True)
         results.append(r)
     doc = {"quick": args.quick, "target_s": TARGET_S, "settings": "defaults" if not extra else " ".join(extra),
+           "prospective": args.prospective,
            "machine": machine(), "assessments": results}
-    dest = Path(args.json) if args.json else HERE / ("assessment_results_quick.json" if args.quick else "assessment_results.json")
+    name = "assessment_results" + ("_prospective" if args.prospective is not None else "") + ("_quick" if args.quick else "")
+    dest = Path(args.json) if args.json else HERE / f"{name}.json"
     dest.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"wrote {dest}")
     return 0 if all(r.get("within_target") for r in results) else 1

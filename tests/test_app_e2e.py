@@ -163,6 +163,12 @@ def test_explore_step_and_charts_draw(page):
     step.wait_for()
     page.page.locator(".dealsim-chart-staff img").first.wait_for()
     loaded = time.perf_counter() - t0
+    # No stray "Page 0" tab, no Solara banner over the charts, and every slider shows its value.
+    expect(page.page.get_by_role("tab", name="Page 0")).to_be_hidden()
+    expect(page.page.get_by_text("This website runs on")).to_have_count(0)
+    labels = page.page.locator(".v-slider__thumb-label")
+    assert labels.count() >= 8 and all(labels.nth(i).is_visible() for i in range(labels.count()))
+    assert "0.85" in [labels.nth(i).inner_text().strip() for i in range(labels.count())]  # staff autonomy
     before = _chart_png(page, "staff")
     t1 = time.perf_counter()
     step.click()
