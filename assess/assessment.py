@@ -113,7 +113,7 @@ class Plan:
     area_terms: list[dict[str, float]] | None = None  # per draw: the area terms' spreads (multi-area posterior)
     prospect: Any = None                  # assess.prospective.Prospect of a prospective assessment, else None
     baseline_period: str = ""             # the period the council's baseline figures describe
-    baseline_figures: dict[str, float] = field(default_factory=dict)  # outcome -> the council's own figure
+    baseline_figures: dict[str, tuple[str, float]] = field(default_factory=dict)  # outcome -> (period, own figure)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,12 +414,18 @@ def prepare(council: Council | str | os.PathLike[str], s: Settings,
                 jobs.append((lo, sd))
                 keys.append((arm, i, j))
     if pro is None:
-        period, figures = council.baseline_period, {n: v for n in AT.KIND if (v := _baseline_figure(council, n)) is not None}
+        period = council.baseline_period
+        figures = {n: (period, v) for n in AT.KIND if (v := _baseline_figure(council, n)) is not None}
     else:
         pr = council.inputs.present
         period = pro.baseline_period or f"{pro.first_year}-{(pro.first_year + 2) % 100:02d}"
-        figures = {f"{k}_{sex}": float(getattr(src, sex)) for k, src in (("hle", pr.hle), ("le", pr.le))
-                   if src is not None and src.period == period for sex in ("male", "female")}
+        figures = {f"{k}_{sex}": (src.period, float(getattr(src, sex))) for k, src in (("hle", pr.hle), ("le", pr.le))
+                   if src is not None for sex in ("male", "female")}
+    for name, by_year in council.inputs.ascof.items():  # the earliest year the simulation reports
+        y0 = month_index(bau.scenario.time.start) // 12
+        years = sorted(fy for fy in by_year if int(fy[:4]) >= y0)
+        if years:
+            figures[name] = (years[0], float(by_year[years[0]]))
     plan = Plan(council=council, settings=s, deal=deal, bau=bau, draws=[with_offsets(d) for d in draws],
                 posterior_info=pinfo, match=match, jobs=jobs, keys=keys, seeds=seeds, variant=variant,
                 area_terms=area_terms, prospect=pro, baseline_period=period, baseline_figures=figures)
@@ -612,8 +618,7 @@ def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
         for p in periods:
             mats = {arm: mat(arm, p) for arm in ("business_as_usual", "deal")}
             if plan.area_terms and name in AT.KIND:
-                base_fig = plan.baseline_figures.get(name)
-                bp = plan.baseline_period
+                bp, base_fig = plan.baseline_figures.get(name, (plan.baseline_period, None))
                 at_base = mat("business_as_usual", bp) if base_fig is not None else None
                 if at_base is not None and not np.isfinite(at_base).any():
                     base_fig, at_base = None, None  # the figure's period is not simulated: nothing to condition on

@@ -167,6 +167,9 @@ class PresentInputs(_Strict):
         return self
 
 
+ASCOF_KEYS = ("care_home_admissions_65plus_per_100k", "still_at_home_91d_pct", "delayed_transfers_per_100k")
+
+
 class CouncilInputs(_Strict):
     """The ``council:`` section: inputs that are not model parameters."""
 
@@ -176,10 +179,30 @@ class CouncilInputs(_Strict):
                                                          "period from time.start (2009-11 for a 2009 start), original series.")
     baseline_le: BySex | None = Field(None, description="ONS life expectancy at birth, same period (optional).")
     source_notes: str = Field("", description="Free text: where the figures came from.")
+    ascof: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="The council's own ASCOF history: care_home_admissions_65plus_per_100k "
+                                          "(2A(2)), still_at_home_91d_pct (2B(1)), delayed_transfers_per_100k, each "
+                                          "{'2010/11': value, ...}; the earliest simulated year conditions that "
+                                          "outcome's area term.")
     present: PresentInputs = Field(default_factory=PresentInputs,
                                    description="The council's state now, for prospective assessments.")
     appraisal: AppraisalInputs = Field(default_factory=AppraisalInputs,
                                        description="Price year, deflator, discount rate, optimism bias.")
+
+    @model_validator(mode="after")
+    def _ascof_known(self) -> "CouncilInputs":
+        import re
+
+        for name, by_year in self.ascof.items():
+            if name not in ASCOF_KEYS:
+                raise ValueError(f"unknown ASCOF measure {name!r} (allowed: {', '.join(ASCOF_KEYS)})")
+            for fy, v in by_year.items():
+                if not re.fullmatch(r"\d{4}/\d{2}", str(fy)) or (int(str(fy)[:4]) + 1) % 100 != int(str(fy)[5:]):
+                    raise ValueError(f"{name}: a financial year is written YYYY/YY, like 2010/11 (got {fy!r})")
+                hi = 100.0 if name == "still_at_home_91d_pct" else 1e5
+                if not 0 < v <= hi:
+                    raise ValueError(f"{name} {fy}: expected a value above 0 and at most {hi:g}, got {v:g}")
+        return self
 
     @model_validator(mode="after")
     def _hle_below_le(self) -> "CouncilInputs":

@@ -281,6 +281,15 @@ def test_area_terms_carry_the_baseline_and_the_published_noise(tmp_path):
         assert q["q95"] - q["q05"] > 3.2, (p, q)
     for p, q in summary["arms"]["business_as_usual"]["still_at_home_91d_pct"].items():
         assert 0 <= q["q05"] <= q["q95"] <= 100
+    # A council's own ASCOF history conditions that outcome's term the same way (its earliest simulated year).
+    f = tmp_path / "own.yaml"
+    f.write_text(f"extends: {COUNCILS / 'barnsley.yaml'}\ncouncil:\n  ascof:\n"
+                 "    care_home_admissions_65plus_per_100k: {2009/10: 1500.0, 2010/11: 1400.0}\n")
+    own, plan_own = A.assess(f, s)
+    t = own["baseline"]["area_terms"]["care_home_admissions_65plus_per_100k"]
+    assert plan_own.baseline_figures["care_home_admissions_65plus_per_100k"] == ("2009/10", 1500.0)
+    assert t["conditioned_on_baseline"] and t["period"] == "2009/10" and t["mean"] > 0  # far above the model's
+    assert not terms["care_home_admissions_65plus_per_100k"]["conditioned_on_baseline"]
     # The Deal's effect is the model's: the arms share their area terms.
     e = summary["effects"]["hle_male"]["2009-11"]
     assert e["q05"] == e["q95"] == 0.0
@@ -296,7 +305,8 @@ def test_a_prospective_assessment_runs_from_the_present_to_the_horizon(tmp_path)
     sc = plan.deal.scenario
     assert (sc.time.start, sc.time.end) == ("2022-01", "2040-12") and sc.population.total == 244574
     assert sc.deal.pilot_start == "2027-01" and sc.finance.savings_required_gbp_m == 0.0
-    assert plan.baseline_period == "2022-24" and plan.baseline_figures == {"hle_male": 55.2, "hle_female": 55.3}
+    assert plan.baseline_period == "2022-24"
+    assert plan.baseline_figures == {"hle_male": ("2022-24", 55.2), "hle_female": ("2022-24", 55.3)}
     assert summary["baseline"]["mode"] == "prospective"
     assert summary["baseline"]["area_terms"]["hle_male"]["conditioned_on_baseline"]
     assert list(summary["arms"]["business_as_usual"]["hle_male"])[-1] == "2038-40"
