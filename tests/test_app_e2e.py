@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -60,6 +61,9 @@ def server():
             proc.kill()
             pytest.fail(f"the app server did not start: {proc.stdout.read()}")
         time.sleep(0.2)
+    # Keep reading the server's output, so a full pipe can never stall it (its log is kept for a failure).
+    log: list[str] = []
+    threading.Thread(target=lambda: log.extend(iter(proc.stdout.readline, "")), daemon=True).start()
     yield url
     proc.terminate()
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -11,11 +12,13 @@ from typing import Any
 
 from assess import assessment as A
 from assess.council import Council
+from runs.batch import run_many
 from runs.outputs import number
 
 # Responsive defaults: a dozen runs of a few thousand residents (about 5-10 s on one core), baseline matched at
 # 5% scale. The command line's defaults (40 draws x 2 seeds at 10%) take minutes: the app says so.
 APP_SETTINGS = {"draws": 6, "seeds": 1, "scale": 0.03, "match_scale": 0.05, "match_seeds": 1}
+APP_WORKERS = min(2, os.cpu_count() or 1)  # a local Dask cluster per assessment, as `simulate.py assess` uses
 FILES = ("assessment.json", "report.md", "fan_outcomes.png", "fan_effects.png", "assessment_details.json")
 
 
@@ -83,14 +86,21 @@ def limits_section() -> str:
 
 def run(council: Council, s: A.Settings, progress: Callable[[float, str], None] | None = None,
         out_root: Path | None = None) -> Result:
-    """prepare -> run (serially, reporting progress) -> summarise -> write the files into a new folder."""
+    """prepare -> run (on the one executor, two local workers, reporting progress) -> summarise -> write the files
+    into a new folder. Results equal the command line's for the same settings (the executor's runs are keyed)."""
     t0 = time.perf_counter()
     say = progress or (lambda f, text: None)
     say(0.0, "preparing the runs")
     plan = A.prepare(council, s, report=lambda text: say(0.02, text))
     n = len(plan.jobs)
     say(0.05, f"running {n} simulations")
-    results = A.run_serial(plan.jobs, s.scale, progress=lambda i, k: say(0.05 + 0.85 * i / k, f"simulation {i} of {k}"))
+    done = [0]
+
+    def finished(_i: int, _r: Any) -> None:
+        done[0] += 1
+        say(0.05 + 0.85 * done[0] / n, f"simulation {done[0]} of {n}")
+
+    results = run_many(plan.jobs, s.scale, APP_WORKERS, finished=finished)
     say(0.92, "summarising")
     summary = A.summarise(plan, results)
     folder = Path(tempfile.mkdtemp(prefix="assessment-", dir=out_root))
