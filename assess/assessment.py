@@ -576,6 +576,11 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
+def _unused(plan: Plan, key: str) -> bool:
+    """A prospective assessment starts from the present: the 2009-11 baseline figures play no part in it."""
+    return plan.prospect is not None and key.startswith(("council.baseline_hle.", "council.baseline_le."))
+
+
 def _baseline_figure(council: Council, name: str) -> float | None:
     """The council's own published figure for the baseline period, if it gave one (HLE and LE)."""
     src = {"hle": council.inputs.baseline_hle, "le": council.inputs.baseline_le}.get(name.split("_")[0])
@@ -694,8 +699,10 @@ def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
     out = {
         "council": plan.council.name,
         "baseline": {"period": plan.baseline_period or plan.council.baseline_period,
-                     "inputs": {**plan.council.baseline, **(plan.prospect.inputs if plan.prospect else {})},
-                     "defaults_used": plan.council.defaults_used + (plan.prospect.defaults if plan.prospect else []),
+                     "inputs": {**{k: v for k, v in plan.council.baseline.items() if not _unused(plan, k)},
+                                **(plan.prospect.inputs if plan.prospect else {})},
+                     "defaults_used": [k for k in plan.council.defaults_used if not _unused(plan, k)]
+                                      + (plan.prospect.defaults if plan.prospect else []),
                      "match": plan.match, "mode": "prospective" if plan.prospect else "retrospective",
                      "area_terms": {k: {kk: (_r(vv) if isinstance(vv, float) else vv) for kk, vv in v.items()}
                                     for k, v in area_terms_used.items()}},

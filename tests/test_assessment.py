@@ -312,6 +312,7 @@ def test_a_prospective_assessment_runs_from_the_present_to_the_horizon(tmp_path)
     assert list(summary["arms"]["business_as_usual"]["hle_male"])[-1] == "2038-40"
     assert summary["appraisal"]["base_year"] == 2027 and summary["appraisal"]["horizon_year"] == 2040
     assert "council.present.budget_gbp_m" in summary["baseline"]["defaults_used"]  # listed, not invented
+    assert "council.baseline_hle.male" not in summary["baseline"]["inputs"]  # the 2009-11 figures play no part
     # Arms identical until the Deal (common random numbers), different after.
     e = summary["effects"]["hle_male"]
     assert e["2022-24"]["q05"] == e["2022-24"]["q95"] == 0.0
