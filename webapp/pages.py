@@ -25,10 +25,6 @@ COMPONENTS = [(status, 0)] + [(make_chart(k), 0) for k in CHARTS]
 def ExplorePage():
     """Choose a scenario, set the levers, step or play month by month, watch the charts."""
     model = solara.use_memo(lambda: AppModel(), [])
-    # Mesa's one-page tab bar says nothing ("PAGE 0"); every slider shows its value, not only while dragged.
-    solara.Style(".v-tabs:not(.v-tabs--centered) {display: none;} "
-                 ".v-slider__thumb-label-container {display: block !important;} "
-                 ".v-slider--horizontal {margin-top: 22px;}")
     SolaraViz(model, components=COMPONENTS, model_params=MODEL_PARAMS, name="dealsim: explore a run",
               play_interval=50, render_interval=1)
 
