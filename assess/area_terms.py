@@ -89,7 +89,7 @@ def published(name: str, period: str, bau: np.ndarray, deal: np.ndarray, terms: 
     from the original's by the calibration's fitted offset. Returns (bau samples, deal samples, the area term)."""
     kind = KIND[name]
     noise = noise_model()
-    n_draws, n_seeds = bau.shape
+    n_draws = bau.shape[0]
     t = period_time(period)[0]
     t_base = period_time(baseline_period)[0]
     out_b, out_d, levels, level_sd = [], [], [], []

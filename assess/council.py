@@ -123,9 +123,16 @@ class AppraisalInputs(_Strict):
         return self
 
 
-class Period(_Strict):
-    male: float = Field(..., ge=30.0, le=95.0, description="years")
-    female: float = Field(..., ge=30.0, le=95.0, description="years")
+def _hle_below_le(hle: BySex, le: BySex, when: str) -> None:
+    """Healthy years are part of all years lived: HLE must be below LE for each sex."""
+    for sex in ("male", "female"):
+        h, e = getattr(hle, sex), getattr(le, sex)
+        if h >= e:
+            raise ValueError(f"healthy life expectancy ({h:g}, {sex}) must be below life expectancy ({e:g})"
+                             + (f" {when}" if when else ": healthy years are part of all years lived"))
+
+
+class Period(BySex):
     period: str = Field(..., pattern=r"^\d{4}-\d{2}$", description="the 3-year period, e.g. 2022-24")
 
     @model_validator(mode="after")
@@ -159,11 +166,7 @@ class PresentInputs(_Strict):
     @model_validator(mode="after")
     def _hle_below_le(self) -> "PresentInputs":
         if self.hle is not None and self.le is not None and self.hle.period == self.le.period:
-            for sex in ("male", "female"):
-                h, e = getattr(self.hle, sex), getattr(self.le, sex)
-                if h >= e:
-                    raise ValueError(f"healthy life expectancy ({h:g}, {sex}) must be below life expectancy "
-                                     f"({e:g}) in {self.hle.period}")
+            _hle_below_le(self.hle, self.le, f"in {self.hle.period}")
         return self
 
 
@@ -207,11 +210,7 @@ class CouncilInputs(_Strict):
     @model_validator(mode="after")
     def _hle_below_le(self) -> "CouncilInputs":
         if self.baseline_hle is not None and self.baseline_le is not None:
-            for sex in ("male", "female"):
-                h, e = getattr(self.baseline_hle, sex), getattr(self.baseline_le, sex)
-                if h >= e:
-                    raise ValueError(f"healthy life expectancy ({h:g}, {sex}) must be below life expectancy "
-                                     f"({e:g}): healthy years are part of all years lived")
+            _hle_below_le(self.baseline_hle, self.baseline_le, "")
         return self
 
 

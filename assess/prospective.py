@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model.adoption import first_deal_year, shifted_timeline
-from model.parameters import month_index
 from model.scenario import ScenarioError
 
 from .council import Council
@@ -113,6 +112,4 @@ def prospect(council: Council, start: int, horizon: int | None) -> Prospect:
     # year after the simulation starts (its first year is the base level).
     over.update({"finance.cut_path": None, "finance.cuts_start": f"{start}-04",
                  "finance.cuts_end": f"{start + pr.savings_years}-03", "finance.tax_changes_from": first + 1})
-    if month_index(over["time.start"]) > month_index(sc.deal.launch) + 12 * (start - first_deal_year(sc.deal)):
-        raise ScenarioError("the Deal would launch before the simulation starts", "--start")  # pragma: no cover
     return Prospect(over, first, horizon, period, defaults, inputs)

@@ -178,7 +178,8 @@ def test_assessment_at_the_apps_size_gives_every_part_of_the_answer(tmp_path):
     assert set(r.summary) == {"council", "baseline", "arms", "effects", "appraisal"}
     assert r.decision.startswith("## The decision figures") and "Net present value" in r.decision
     assert {h["outcome"] for h in r.headline} >= {"healthy life expectancy, men", "care-home admissions of people 65+"}
-    assert all(h["chance_of_gain"] is None or 0 <= h["chance_of_gain"] <= 1 for h in r.headline)
+    assert all(h["chance_of_gain"] is None or 0 <= h["chance_of_gain"] + h["chance_of_harm"] <= 1 + 1e-9
+               for h in r.headline)
     assert {"net", "investment", "payback"} <= set(r.money)
     assert r.limits.startswith("## Limits") and "one borough" in r.limits
     assert r.limits in r.file("report.md").read_text(encoding="utf-8")  # the app's limits are the report's

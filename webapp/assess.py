@@ -50,7 +50,8 @@ HEADLINE = ("hle_male", "hle_female", "care_home_admissions_65plus_per_100k", "d
 
 
 def headline(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row an outcome, its last period: both arms' medians, the change and the chance of a gain."""
+    """One row an outcome, its last period: both arms' medians, the change, the chance of a gain and of harm (the
+    assessment's own, in each outcome's direction of benefit)."""
     rows = []
     for name in HEADLINE:
         eff = summary["effects"].get(name, {})
@@ -58,14 +59,12 @@ def headline(summary: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         p = list(eff)[-1]
         e = eff[p]
-        better = A.OUTCOMES[name]
-        pp = e.get("p_positive")
-        gain = None if pp is None else (pp if better > 0 else 1 - pp)
         label, unit = A.LABELS[name]
         rows.append({"outcome": label, "unit": unit, "period": p,
                      "business_as_usual": summary["arms"]["business_as_usual"][name][p]["q50"],
                      "deal": summary["arms"]["deal"][name][p]["q50"], "change": e["q50"], "q05": e["q05"],
-                     "q95": e["q95"], "chance_of_gain": gain})
+                     "q95": e["q95"], "chance_of_gain": e.get("p_gain"),
+                     "chance_of_harm": e.get("p_harm")})
     return rows
 
 

@@ -168,14 +168,14 @@ def Results(r: AS.Result):
     with solara.Card(f"Assessment: {r.council}", classes=["dealsim-results"]):
         solara.Text(f"Done in {r.wall_s:.1f} s.", classes=["dealsim-done"])
         Md(r.decision, classes=["dealsim-decision"])
-        rows = ["| outcome | period | business as usual | with the Deal | change (likely range) | chance of a gain |",
-                "|---|---|---:|---:|---:|---:|"]
+        rows = ["| outcome | period | business as usual | with the Deal | change (likely range) | chance of a gain "
+                "| chance of harm |", "|---|---|---:|---:|---:|---:|---:|"]
         for h in r.headline:
             nd = 2 if "share" in h["unit"] else 1
-            gain = "-" if h["chance_of_gain"] is None else f"{100 * h['chance_of_gain']:.0f}%"
+            gain, harm = ("-" if h[k] is None else f"{100 * h[k]:.0f}%" for k in ("chance_of_gain", "chance_of_harm"))
             rows.append(f"| {h['outcome']} ({h['unit']}) | {h['period']} | {AS.fmt(h['business_as_usual'], nd)} | "
                         f"{AS.fmt(h['deal'], nd)} | {AS.fmt(h['change'], nd)} ({AS.fmt(h['q05'], nd)} to "
-                        f"{AS.fmt(h['q95'], nd)}) | {gain} |")
+                        f"{AS.fmt(h['q95'], nd)}) | {gain} | {harm} |")
         Md("### Probability of a gain\n" + "\n".join(rows))
         m = r.money
         pb = m["payback"]
