@@ -800,15 +800,18 @@ def _fig_outcomes(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from runs.plots import fan, outcome_x, period_x
+    from matplotlib.ticker import MaxNLocator
+
+    from runs.plots import fan, fixed_layout, outcome_x, period_x, wrap_title
 
     names = list(OUTCOMES)
     cols = 3
     rows = math.ceil(len(names) / cols)
-    fig = Figure(figsize=(4.6 * cols, 3.5 * rows), layout="constrained")
+    fig = Figure(figsize=(4.6 * cols, 3.5 * rows))
     fig.suptitle(f"{summary['council']}: business as usual and the Deal (median, 5-95% interval over draws x seeds, "
                  f"with the published figures' noise)", fontsize=11)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    fixed_layout(fig, rows)
     inputs = plan.council.inputs
     for ax, name in zip(axes, names):
         px = lambda p: outcome_x(name, p)  # noqa: E731
@@ -820,18 +823,25 @@ def _fig_outcomes(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
             x = [a for a, _ in pts]
             fan(ax, x, [q["q50"] for _, q in pts], [q["q05"] for _, q in pts], [q["q95"] for _, q in pts], color, lab)
         sex = name.removesuffix("_true").split("_")[-1]
-        obs = None
-        if name.startswith("hle_") and inputs.baseline_hle is not None:
+        obs, period = None, plan.council.baseline_period
+        if name.endswith("_true"):  # the model's prevalence before the area term: no published figure to set beside it
+            pass
+        elif plan.prospect is not None:  # the present figures (revised HLE series), not the 2009-11 ones
+            now = inputs.present.hle if name.startswith("hle_") else inputs.present.le if name.startswith("le_") else None
+            if now is not None:
+                obs, period = getattr(now, sex), now.period
+        elif name.startswith("hle_") and inputs.baseline_hle is not None:
             obs = getattr(inputs.baseline_hle, sex)
-        if name.startswith("le_") and inputs.baseline_le is not None:
+        elif name.startswith("le_") and inputs.baseline_le is not None:
             obs = getattr(inputs.baseline_le, sex)
         if obs is not None:
-            ax.plot([period_x(plan.council.baseline_period, "three_year")], [obs], "o", color="black", ms=5,
-                    label=f"{summary['council']} observed {plan.council.baseline_period}")
+            ax.plot([period_x(period, "three_year")], [obs], "o", color="black", ms=5,
+                    label=f"{summary['council']} observed {period}")
         launch = month_index(plan.deal.scenario.deal.launch)
         ax.axvline(launch / 12, color="0.6", ls=":", lw=1)
         title, unit = LABELS[name]
-        ax.set_title(title, fontsize=9.5)
+        ax.set_title(wrap_title(title), fontsize=9.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(unit, fontsize=8)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.25)
@@ -847,7 +857,9 @@ def _fig_effects(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from runs.plots import fan, outcome_x, period_x
+    from matplotlib.ticker import MaxNLocator
+
+    from runs.plots import fan, fixed_layout, outcome_x, period_x, wrap_title
 
     names = ["hle_male", "hle_female", "hle_male_true", "hle_female_true", "le_male", "le_female",
              "care_home_admissions_65plus_per_100k",
@@ -855,10 +867,11 @@ def _fig_effects(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
              "cumulative_investment_gbp_m"]
     cols = 3
     rows = math.ceil(len(names) / cols)
-    fig = Figure(figsize=(4.6 * cols, 3.4 * rows), layout="constrained")
+    fig = Figure(figsize=(4.6 * cols, 3.4 * rows))
     fig.suptitle(f"{summary['council']}: what the Deal changes (Deal minus business as usual, same draw and seed; "
                  "median and 5-95% interval)", fontsize=11)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    fixed_layout(fig, rows)
     for ax, name in zip(axes, names):
         px = (lambda p: outcome_x(name, p)) if name in REGISTRY else (lambda p: period_x(p, "year_end"))
         qs = summary["effects"].get(name, {})
@@ -870,7 +883,8 @@ def _fig_effects(summary: Mapping[str, Any], plan: Plan, path: Path) -> None:
         ax.axhline(0, color="black", lw=0.8)
         ax.axvline(month_index(plan.deal.scenario.deal.launch) / 12, color="0.6", ls=":", lw=1)
         title, unit = LABELS[name]
-        ax.set_title(title, fontsize=9.5)
+        ax.set_title(wrap_title(title), fontsize=9.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(unit, fontsize=8)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.25)
@@ -890,19 +904,22 @@ def _fmt(x: Any, nd: int = 1) -> str:
 
 
 LIMITS: tuple[str, ...] = (
-    "Every mechanism's strength was estimated from **one borough, Wigan**, which had no control group and "
-    "changed much else at the same time (austerity, Greater Manchester devolution). The model separates "
-    "those as far as Wigan's data allow; it cannot show the Deal would work the same way in a place with a "
-    "different voluntary sector, workforce or leadership.",
+    "Every mechanism's strength was estimated from **one borough that ran the Deal, Wigan**, set against England "
+    "and three boroughs that did not (Barnsley, Doncaster, Bolton). Those data leave the Deal's effect uncertain "
+    "(its range includes no effect and harm), and they cannot show that the Deal would work the same way in a "
+    "place with a different voluntary sector, workforce or leadership.",
     "Healthy life expectancy is measured from a survey of about 1,200 people a year: a council's published "
     "figure moves by about a year from chance alone, so a change smaller than that may never be visible.",
     "Local figures this assessment did not have were filled with Wigan's (marked **default** above); "
     "each one is an assumption the council can replace with its own figure (`scenarios/councils/TEMPLATE.yaml`).",
-    "The baseline match absorbs every difference from Wigan in baseline health into one number per sex, "
-    "whatever its cause; the model's deprivation gradient alone does not explain the comparators' levels.",
+    "How the council differs from the model's borough of its context is one area term per outcome (listed "
+    "above), drawn from the spread the calibration found across boroughs and narrowed by the figures the council "
+    "gave. Its cause is not known, and it is assumed to persist (for healthy life expectancy, with its trend).",
     "Money counts only what the model represents: care packages, care homes, reablement, the Deal's own "
-    "spending and the tax freeze, simulated in 2010/11 prices and restated in the appraisal's price year by the "
-    "council's deflator if it gave one. Staff time, NHS savings and wider benefits are not counted.",
+    "spending and the tax freeze. Staff time, NHS savings and wider benefits are not counted. The model's unit "
+    "costs come from different years (a 2019/20 care-home week, a 2018 home-care hour, a 2010 reablement episode) "
+    "and are used as the model's 2010/11 prices without conversion; the appraisal restates the results in its "
+    "price year only if the council gives a deflator.",
     "The model has no COVID-19: periods from 2019-21 on are a counterfactual world without the pandemic.",
 )
 """What an assessment cannot say, in plain words: the report's last section and the app's (one list, as data)."""
@@ -1101,7 +1118,7 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
                                                             else f"{k.split('.')[1]} {v:+.2f} years"
                                                             for k, v in m["offsets"].items() if v) + ".")
     L.append("")
-    L.append("## Limits: what the evidence from one borough can and cannot say")
+    L.append("## Limits: what the evidence can and cannot say")
     L.append("")
     L.extend(f"- {x}" for x in LIMITS)
     L.append("")

@@ -39,16 +39,17 @@ def milestones(loaded: LoadedScenario) -> list[tuple[str, str]]:
 def run_many(jobs: Sequence[tuple[LoadedScenario, int]], scale: float, workers: int, scheduler: str | None = None,
              progress: Callable[[int, int, int], None] | None = None,
              finished: Callable[[int, dict[str, Any]], None] | None = None,
-             tick: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+             tick: Callable[[], None] | None = None, keep: bool = False) -> list[dict[str, Any]]:
     """(loaded scenario, seed) jobs on the executor (a local Dask cluster of `workers`, or `scheduler`); results
-    in job order. A run that cannot be made at this scale raises RunError (the others are cancelled)."""
+    in job order. A run that cannot be made at this scale raises RunError (the others are cancelled). `keep` runs
+    them on the process's kept local cluster of `workers` (executor.kept) instead of starting one."""
     def done(i: int, r: dict[str, Any]) -> None:
         if "error" in r:
             raise RunError(r["error"])
         if finished:
             finished(i, r)
 
-    with executor.session(min(workers, len(jobs)), scheduler) as client:
+    with executor.session(workers if keep else min(workers, len(jobs)), scheduler, keep=keep) as client:
         return executor.map_jobs(client, run_job, [(lo.scenario, seed, scale, lo.path.parent) for lo, seed in jobs],
                                  progress=progress, finished=done, tick=tick, key="dealsim-run")
 

@@ -5,6 +5,8 @@ compare, assessments, validation, sweeps and the calibration experiments all han
 * `session(workers, scheduler)`: a client of the scheduler at `scheduler` (``tcp://host:8786`` or a scheduler
   file), else of a local cluster of `workers` single-threaded worker processes (one per core by default);
 * `jobqueue_cluster(...)`: SLURM or PBS jobs as Dask workers (dask-jobqueue), for sweeps on a cluster;
+* `kept(workers)`: a local cluster kept for the life of the process (the web app: its workers keep their imports
+  and loaded kernels from one assessment to the next, so only the first pays for starting them);
 * `map_jobs(client, fn, jobs)`: fn(*job) for every job, results in job order, with one progress display (each
   run reports its months through Dask's event log) and one Ctrl-C path: on any interruption or error the
   jobs not yet finished are cancelled before the exception goes on.
@@ -26,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["quiet_dask", "local_cluster", "connect", "jobqueue_cluster", "session", "map_jobs", "report_months",
+__all__ = ["quiet_dask", "local_cluster", "connect", "jobqueue_cluster", "session", "kept", "map_jobs", "report_months",
            "JOBQUEUE_KINDS"]
 
 JOBQUEUE_KINDS = ("slurm", "pbs")
@@ -86,10 +88,47 @@ def jobqueue_cluster(kind: str, *, queue: str | None, account: str | None, cores
     return cls(**{k: v for k, v in kw.items() if v is not None})
 
 
+_KEPT: dict[int, tuple[Any, Any]] = {}
+_KEPT_LOCK = threading.Lock()
+
+
+def _close_kept() -> None:
+    for client, cluster in list(_KEPT.values()):
+        try:
+            client.close(timeout=5)
+            cluster.close(timeout=5)
+        except Exception:  # noqa: BLE001 - the interpreter is going down
+            pass
+    _KEPT.clear()
+
+
+def kept(workers: int) -> Any:
+    """The client of a local cluster of `workers` processes that stays up until the process exits (started on first
+    asking; later callers with the same count share it). For a long-lived process that runs batch after batch."""
+    with _KEPT_LOCK:
+        entry = _KEPT.get(workers)
+        if entry is not None and entry[0].status == "running":
+            return entry[0]
+        from .outputs import signals_deferred
+
+        with signals_deferred():
+            client, cluster = local_cluster(max(1, workers))
+        if not _KEPT:
+            import atexit
+
+            atexit.register(_close_kept)
+        _KEPT[workers] = (client, cluster)
+        return client
+
+
 @contextmanager
-def session(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+def session(workers: int | None = None, scheduler: str | None = None, keep: bool = False) -> Iterator[Any]:
     """A Dask client for a batch: of `scheduler` if given, else of a local cluster with `workers` processes
-    (all cores by default). The local cluster is closed afterwards, also on Ctrl-C."""
+    (all cores by default). The local cluster is closed afterwards, also on Ctrl-C, unless `keep` asks for the
+    process's kept cluster (`kept`)."""
+    if keep and not scheduler:
+        yield kept(max(1, workers or os.cpu_count() or 1))
+        return
     if scheduler:
         client = connect(scheduler)
         try:

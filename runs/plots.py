@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,7 +305,12 @@ def _milestones(ax: Any, arms: Sequence[Arm], x0: float, x1: float) -> None:
                         va="top", ha="left", rotation=90)
 
 
-def _fixed_layout(fig: Any, rows: int) -> None:
+def wrap_title(text: str, width: int = 46) -> str:
+    """A panel title on as many lines as it needs, so that it stays over its own panel."""
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def fixed_layout(fig: Any, rows: int) -> None:
     """Margins set once (a constrained layout measured every label and took seconds per figure)."""
     fig.subplots_adjust(left=0.06, right=0.985, bottom=0.05 + 0.1 / rows, top=1.0 - 0.25 / rows, wspace=0.28,
                         hspace=0.42)
@@ -320,7 +326,7 @@ def monthly_figure(arms: Sequence[Arm], path: str | os.PathLike[str], title: str
     panels = _monthly_panels(multi)
     rows, cols = _grid(len(panels))
     fig = Figure(figsize=(5.0 * cols, 3.3 * rows))
-    _fixed_layout(fig, rows)
+    fixed_layout(fig, rows)
     fig.suptitle(title, fontsize=12)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes:
@@ -374,7 +380,7 @@ def outcomes_figure(arms: Sequence[Arm], path: str | os.PathLike[str], title: st
     observed = load_observed() if observed is None else observed
     rows, cols = _grid(len(names), 4 if len(names) % 4 == 0 else 3)
     fig = Figure(figsize=(4.6 * cols, 3.8 * rows))
-    _fixed_layout(fig, rows)
+    fixed_layout(fig, rows)
     fig.suptitle(title, fontsize=12)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes:

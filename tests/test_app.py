@@ -185,6 +185,21 @@ def test_assessment_at_the_apps_size_gives_every_part_of_the_answer(tmp_path):
     assert r.limits in r.file("report.md").read_text(encoding="utf-8")  # the app's limits are the report's
 
 
+def test_the_apps_assessments_share_one_kept_cluster_and_give_the_same_answer(tmp_path):
+    """The app keeps one local cluster for its life (no worker start per assessment); a second assessment on it
+    gives byte-identical figures (keyed runs), and the cluster is the same one."""
+    from runs import executor
+
+    council = load_council(COUNCILS / "bolton.yaml")
+    s = AS.settings(runs_per_arm=2, scale=0.02)
+    first = AS.run(council, s, out_root=tmp_path)
+    client = executor.kept(AS.APP_WORKERS)
+    second = AS.run(council, s, out_root=tmp_path)
+    assert executor.kept(AS.APP_WORKERS) is client and client.status == "running"
+    assert len(client.scheduler_info()["workers"]) == AS.APP_WORKERS
+    assert first.summary == second.summary
+
+
 # ------------------------------------------------------------------ command line
 def test_app_command_refuses_a_bad_port_in_one_line():
     import subprocess

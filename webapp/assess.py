@@ -18,7 +18,9 @@ from runs.outputs import number
 # Responsive defaults: a dozen runs of a few thousand residents (about 5-10 s on one core), baseline matched at
 # 5% scale. The command line's defaults (40 draws x 2 seeds at 10%) take minutes: the app says so.
 APP_SETTINGS = {"draws": 6, "seeds": 1, "scale": 0.03, "match_scale": 0.05, "match_seeds": 1}
-APP_WORKERS = min(2, os.cpu_count() or 1)  # a local Dask cluster per assessment, as `simulate.py assess` uses
+# The app's assessments share one local Dask cluster kept for the server's life (started when the server starts,
+# app.py), so only the server's start pays for starting workers and loading their kernels.
+APP_WORKERS = min(2, os.cpu_count() or 1)
 FILES = ("assessment.json", "report.md", "fan_outcomes.png", "fan_effects.png", "assessment_details.json")
 
 
@@ -80,13 +82,14 @@ def money(summary: dict[str, Any]) -> dict[str, Any]:
 
 def limits_section() -> str:
     """The report's limits, as the app shows them (from the assessment's one list, not parsed from report.md)."""
-    return "## Limits: what the evidence from one borough can and cannot say\n\n" + "\n".join(f"- {x}" for x in A.LIMITS)
+    return "## Limits: what the evidence can and cannot say\n\n" + "\n".join(f"- {x}" for x in A.LIMITS)
 
 
 def run(council: Council, s: A.Settings, progress: Callable[[float, str], None] | None = None,
         out_root: Path | None = None) -> Result:
-    """prepare -> run (on the one executor, two local workers, reporting progress) -> summarise -> write the files
-    into a new folder. Results equal the command line's for the same settings (the executor's runs are keyed)."""
+    """prepare -> run (on the one executor: the app's kept cluster of two local workers, reporting progress) ->
+    summarise -> write the files into a new folder. Results equal the command line's for the same settings (the
+    executor's runs are keyed)."""
     t0 = time.perf_counter()
     say = progress or (lambda f, text: None)
     say(0.0, "preparing the runs")
@@ -99,7 +102,7 @@ def run(council: Council, s: A.Settings, progress: Callable[[float, str], None] 
         done[0] += 1
         say(0.05 + 0.85 * done[0] / n, f"simulation {done[0]} of {n}")
 
-    results = run_many(plan.jobs, s.scale, APP_WORKERS, finished=finished)
+    results = run_many(plan.jobs, s.scale, APP_WORKERS, finished=finished, keep=True)
     say(0.92, "summarising")
     summary = A.summarise(plan, results)
     folder = Path(tempfile.mkdtemp(prefix="assessment-", dir=out_root))

@@ -117,7 +117,25 @@ MODEL_PARAMS: dict[str, Any] = {
 }
 
 
-def warm_up() -> None:
-    """Load the model's compiled kernels (Numba's cache) once when the server starts, so the first page a user
-    opens does not wait for them: a tiny model is built and stepped one month."""
+def warm_kernels() -> None:
+    """Load the model's compiled kernels (Numba's cache) in this process: a tiny model is built and stepped."""
     DealModel(load_scenario(SCENARIOS / "wigan.yaml").scenario, seed=0, scale=0.004).step()
+
+
+def warm_up(workers: int | None = None) -> None:
+    """When the server starts: the kernels in the server's own process (the explore page), and, in the
+    background, the assessments' kept local cluster (runs.executor.kept) with the kernels loaded in each of its
+    `workers`, so that the first assessment a user runs does not wait for workers to start."""
+    warm_kernels()
+    if workers:
+        import threading
+
+        from runs import executor
+
+        def start() -> None:
+            try:
+                executor.kept(workers).run(warm_kernels)
+            except Exception:  # noqa: BLE001 - an assessment starts the cluster itself if this failed
+                pass
+
+        threading.Thread(target=start, name="dealsim-warm-cluster", daemon=True).start()
