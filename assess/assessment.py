@@ -72,6 +72,9 @@ LABELS = {
 NOISE_REPLICATES = 20
 BOUNDS = {n: (o.lower, o.upper) for n, o in REGISTRY.items() if n in OUTCOMES and o.unit != "years"}
 CARE_LINES = ("spend_home_care_gbp_m", "spend_care_homes_gbp_m", "spend_reablement_gbp_m")
+# Each care line's unit cost and the field of council.appraisal.unit_cost_price_years that gives its price year.
+CARE_LINE_COST = {"spend_home_care_gbp_m": "home_care", "spend_care_homes_gbp_m": "care_home",
+                  "spend_reablement_gbp_m": "reablement"}
 INVEST_LINES = ("spend_community_fund_gbp_m", "spend_care_home_fund_gbp_m", "spend_training_gbp_m")
 THRESHOLD = {"male": "health.threshold_male", "female": "health.threshold_female"}
 MODAL = {"male": "mortality.modal_age_male", "female": "mortality.modal_age_female"}
@@ -521,14 +524,15 @@ def _money_series(ts_bau: Mapping[str, Any], ts_deal: Mapping[str, Any]) -> dict
     def col(ts: Mapping[str, Any], names: Sequence[str]) -> np.ndarray:
         return np.sum([np.asarray(ts[n], float) for n in names], axis=0)
 
-    care = (col(ts_bau, CARE_LINES) - col(ts_deal, CARE_LINES)) / 12.0
+    by_line = {line: (col(ts_bau, [line]) - col(ts_deal, [line])) / 12.0 for line in CARE_LINES}
+    care = np.sum(list(by_line.values()), axis=0)
     invest = (col(ts_deal, INVEST_LINES) - col(ts_bau, INVEST_LINES)) / 12.0
     tax = (np.asarray(ts_bau["council_tax_gbp_m"], float) - np.asarray(ts_deal["council_tax_gbp_m"], float)) / 12.0
     net = care - invest - tax
-    out: dict[str, dict[str, float]] = {k: {} for k in ("cumulative_care_savings_gbp_m", "cumulative_investment_gbp_m",
-                                                        "cumulative_tax_forgone_gbp_m", "cumulative_net_savings_gbp_m")}
     cums = {"cumulative_care_savings_gbp_m": np.cumsum(care), "cumulative_investment_gbp_m": np.cumsum(invest),
-            "cumulative_tax_forgone_gbp_m": np.cumsum(tax), "cumulative_net_savings_gbp_m": np.cumsum(net)}
+            "cumulative_tax_forgone_gbp_m": np.cumsum(tax), "cumulative_net_savings_gbp_m": np.cumsum(net),
+            **{f"care_savings:{line}": np.cumsum(v) for line, v in by_line.items()}}
+    out: dict[str, dict[str, float]] = {k: {} for k in cums}
     for i, m in enumerate(months):
         if m.endswith("-12") or i == len(months) - 1:
             y = m[:4]
@@ -548,22 +552,40 @@ def appraise(plan: Plan, money_runs: Sequence[Mapping[str, Mapping[str, float]]]
         cum = np.array([[mr[key][str(y)] for y in years] for mr in money_runs], float)
         return np.diff(cum, axis=1, prepend=0.0)
 
-    benefits = annual("cumulative_care_savings_gbp_m")
-    costs = annual("cumulative_investment_gbp_m") + annual("cumulative_tax_forgone_gbp_m")
+    a0 = G.Appraisal(price_year=ai.price_year, discount_rate=ai.discount_rate, optimism_bias=ai.optimism_bias,
+                     deflator=ai.deflator)
+    cost_years = ai.unit_cost_price_years.model_dump()
+    mixed = ai.mixed_years()
+
+    def factor(price_year: int) -> float:
+        """A figure in `price_year` prices restated in the appraisal's (left as it is when there is no deflator)."""
+        return 1.0 if ai.deflator is None else G.to_price_year({0: 1.0}, price_year, a0)[0]
+
+    # Care savings line by line from each unit cost's own price year; the Deal's spending and the tax are in the
+    # model's 2010/11 prices (the budget's).
+    benefits = sum(annual(f"care_savings:{line}") * factor(cost_years[k]) for line, k in CARE_LINE_COST.items())
+    costs = (annual("cumulative_investment_gbp_m") + annual("cumulative_tax_forgone_gbp_m")) * factor(MODEL_PRICE_YEAR)
     moving = np.flatnonzero(np.any(np.abs(benefits) > 1e-9, axis=0) | np.any(np.abs(costs) > 1e-9, axis=0))
     base = min(first_deal_year(plan.deal.scenario.deal), years[moving[0]] if moving.size else years[-1])
     keep = [i for i, y in enumerate(years) if y >= base]
-    a = G.Appraisal(price_year=ai.price_year, discount_rate=ai.discount_rate, base_year=base,
-                    optimism_bias=ai.optimism_bias, deflator=ai.deflator)
-    factor = G.to_price_year({0: 1.0}, MODEL_PRICE_YEAR, a)[0]  # every model figure is in 2010/11 prices
-    b, c, ys = benefits[:, keep] * factor, costs[:, keep] * factor, [years[i] for i in keep]
+    a = replace(a0, base_year=base)
+    b, c, ys = benefits[:, keep], costs[:, keep], [years[i] for i in keep]
     out = G.summary(G.npv_draws(b, c, ys, a), G.payback_draws(b, c, ys, a), a)
+    fy = lambda y: f"{y}/{(y + 1) % 100:02d}"  # noqa: E731
+    if ai.deflator is not None:
+        prices = (f"{fy(ai.price_year)} prices (every line restated by the council's deflator: care homes from "
+                  f"{fy(cost_years['care_home'])}, home care from {fy(cost_years['home_care'])}, reablement from "
+                  f"{fy(cost_years['reablement'])}, the rest from {fy(MODEL_PRICE_YEAR)})")
+    elif mixed:
+        prices = (f"{fy(ai.price_year)} prices except " + ", ".join(f"{k.replace('_', ' ')} ({fy(y)} prices)"
+                                                                     for k, y in mixed.items())
+                  + ": mixed price years, not converted (no deflator given)")
+    else:
+        prices = f"{fy(ai.price_year)} prices"
     out.update({"base_year": base, "horizon_year": ys[-1],
                 "benefits": "care savings (home care, care homes, reablement) against business as usual",
                 "costs": "the Deal's investment (community fund, care-home fund, training) and council tax forgone",
-                "prices": f"{ai.price_year}/{(ai.price_year + 1) % 100:02d} prices"
-                          + ("" if ai.price_year == MODEL_PRICE_YEAR else f" (from the model's {MODEL_PRICE_YEAR}/11 "
-                                                                          f"prices by the council's deflator)"),
+                "prices": prices, "unit_cost_price_years": cost_years, "mixed_price_years": mixed,
                 "runs": len(money_runs)})
     return out
 
@@ -1033,7 +1055,11 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
     tax = eff["cumulative_tax_forgone_gbp_m"][last]
     care = eff["cumulative_care_savings_gbp_m"][last]
     pb = eff["payback_year"][f"by {end_year}"]
-    L.append(f"By the end of {last}, from {st['start'][:4]} (GBP m, all years added up, 2010/11 prices, not discounted):")
+    yrs = summary["appraisal"]["unit_cost_price_years"]
+    L.append(f"By the end of {last}, from {st['start'][:4]} (GBP m, all years added up, the model's figures as they "
+             f"are: care homes in {yrs['care_home']} prices, home care {yrs['home_care']}, reablement "
+             f"{yrs['reablement']}, the rest 2010/11; not discounted. The decision figures above are the ones in one "
+             f"price year, where the council's deflator allows):")
     L.append("")
     L.append(f"- upfront investment (community fund, care-home fund, training): {_fmt(inv['q50'])} "
              f"({_fmt(inv['q05'])} to {_fmt(inv['q95'])});")

@@ -47,7 +47,7 @@ from model import scenario as S
 from model import yamlfile
 from model.parameters import Scenario, month_index
 
-__all__ = ["AppraisalInputs", "PresentInputs", "Period", "MODEL_PRICE_YEAR", "CouncilInputs", "Council", "load_council", "WIGAN_POPULATION", "PER_HEAD_KEYS", "CONTEXT_KEYS",
+__all__ = ["AppraisalInputs", "UnitCostYears", "PresentInputs", "Period", "MODEL_PRICE_YEAR", "CouncilInputs", "Council", "load_council", "WIGAN_POPULATION", "PER_HEAD_KEYS", "CONTEXT_KEYS",
            "council_from_context"]
 
 COUNCIL_KEY = "council"
@@ -96,6 +96,20 @@ class BySex(_Strict):
 MODEL_PRICE_YEAR = 2010  # the model's money is in 2010/11 prices (financial years keyed by their first year)
 
 
+class UnitCostYears(_Strict):
+    """The year whose prices each of the model's care unit costs is in (financial years by their first year). The
+    defaults are the years of the model's own figures (model/parameters.py, FinanceParams); a council that gives its
+    own unit costs gives their year here. With a deflator, each care line is restated in the appraisal's price year
+    from its own year; without one the lines are used as they are and the report says the years are mixed."""
+
+    home_care: int = Field(2018, ge=2000, le=2060, description="finance.home_care_gbp_week (default: about 10 hours "
+                                                              "at UKHCA's 2018 price of GBP 16.12 an hour).")
+    care_home: int = Field(2019, ge=2000, le=2060, description="finance.care_home_gbp_week (default: Wigan's 2019/20 "
+                                                              "fee, WT_SOCIAL_CARE_2021).")
+    reablement: int = Field(2010, ge=2000, le=2060, description="finance.reablement_gbp (default: Glendinning et al. "
+                                                               "2010).")
+
+
 class AppraisalInputs(_Strict):
     """How the Deal's costs and savings are appraised (HM Treasury Green Book; assess/appraisal.py)."""
 
@@ -107,6 +121,8 @@ class AppraisalInputs(_Strict):
     discount_rate: float = Field(0.035, ge=0.0, le=0.2, description="Discount rate a year (Green Book: 3.5%).")
     optimism_bias: float = Field(0.0, ge=0.0, le=2.0, description="Uplift on every cost (0.2 = +20%; Green Book "
                                                                    "supplementary guidance). No default is invented: 0.")
+    unit_cost_price_years: UnitCostYears = Field(default_factory=UnitCostYears,
+                                                 description="The price year of each care unit cost.")
 
     @model_validator(mode="after")
     def _deflator_covers(self) -> "AppraisalInputs":
@@ -120,7 +136,20 @@ class AppraisalInputs(_Strict):
             if missing:
                 raise ValueError(f"figures in {self.price_year} prices need a deflator with values for "
                                  f"{' and '.join(map(str, missing))} (the model's prices are {MODEL_PRICE_YEAR}/11)")
+        if self.deflator is not None:
+            years = sorted({MODEL_PRICE_YEAR, self.price_year, *self.unit_cost_price_years.model_dump().values()})
+            missing = [y for y in years if y not in self.deflator]
+            if missing:
+                raise ValueError(f"the deflator needs a value for every price year it converts from or to "
+                                 f"({', '.join(map(str, years))}: the model's {MODEL_PRICE_YEAR}/11, the price year and "
+                                 f"the unit costs' years); missing {', '.join(map(str, missing))}")
         return self
+
+    def mixed_years(self) -> dict[str, int]:
+        """The care unit costs left in a price year other than the appraisal's (no deflator to convert them)."""
+        if self.deflator is not None:
+            return {}
+        return {k: y for k, y in self.unit_cost_price_years.model_dump().items() if y != self.price_year}
 
 
 def _hle_below_le(hle: BySex, le: BySex, when: str) -> None:
@@ -363,6 +392,17 @@ def load_council(path: str | os.PathLike[str]) -> Council:
                                                  "what": what, "source": "council file" if own_value else default_source}
         if not own_value:
             defaults_used.append(f"council.appraisal.{key}")
+    years = inputs.appraisal.unit_cost_price_years
+    given_years = years.model_fields_set if "unit_cost_price_years" in given else set()
+    for key, what in (("home_care", "price year of the home-care unit cost"),
+                      ("care_home", "price year of the care-home unit cost"),
+                      ("reablement", "price year of the reablement unit cost")):
+        own_value = key in given_years
+        baseline[f"council.appraisal.unit_cost_price_years.{key}"] = {
+            "value": getattr(years, key), "default": not own_value, "what": what,
+            "source": "council file" if own_value else "default: the year of the model's own figure"}
+        if not own_value:
+            defaults_used.append(f"council.appraisal.unit_cost_price_years.{key}")
     name = inputs.display_name or scenario.name
     return Council(path=p.resolve(), loaded=loaded, inputs=inputs, name=name, baseline=baseline, local_keys=local,
                    population=pop_full, defaults_used=defaults_used, input_lines=council_prov)

@@ -342,33 +342,66 @@ def test_present_hle_above_le_is_refused(tmp_path):
     assert "must be below life expectancy" in str(e.value) and (e.value.key, e.value.line) == ("council.present", 3)
 
 
-def test_the_appraisal_of_runs_matches_a_hand_worked_npv_and_payback():
-    """Two runs whose money series are written out: NPV and payback by hand, in 2024 prices with a deflator."""
+def _money_runs(care_home: list[list[float]], home_care: list[list[float]], invest: list[float],
+                tax: list[float]) -> list[dict[str, dict[str, float]]]:
+    """Cumulative money series (from 2012) of runs whose annual flows are written out."""
+    cum = lambda xs: {str(2012 + i): float(sum(xs[:i + 1])) for i in range(len(xs))}  # noqa: E731
+    return [{"cumulative_care_savings_gbp_m": cum([a + b for a, b in zip(ch, hc)]),
+             "care_savings:spend_care_homes_gbp_m": cum(ch), "care_savings:spend_home_care_gbp_m": cum(hc),
+             "care_savings:spend_reablement_gbp_m": cum([0.0] * len(ch)),
+             "cumulative_investment_gbp_m": cum(invest), "cumulative_tax_forgone_gbp_m": cum(tax)}
+            for ch, hc in zip(care_home, home_care)]
+
+
+def _plan_with(ai):
     from types import SimpleNamespace
 
-    from assess.council import AppraisalInputs
-
-    def run(care: list[float], invest: list[float], tax: list[float]) -> dict[str, dict[str, float]]:
-        cum = lambda xs: {str(2012 + i): float(sum(xs[:i + 1])) for i in range(len(xs))}  # noqa: E731
-        return {"cumulative_care_savings_gbp_m": cum(care), "cumulative_investment_gbp_m": cum(invest),
-                "cumulative_tax_forgone_gbp_m": cum(tax)}
-
-    runs = [run([0, 1, 2, 3], [2, 1, 0, 0], [0.5, 0, 0, 0]), run([0, 0, 1, 1], [2, 1, 0, 0], [0.5, 0, 0, 0])]
-    ai = AppraisalInputs(price_year=2024, deflator={2010: 80.0, 2024: 100.0}, discount_rate=0.035,
-                         optimism_bias=0.2)
-    plan = SimpleNamespace(council=SimpleNamespace(inputs=SimpleNamespace(appraisal=ai)),
+    return SimpleNamespace(council=SimpleNamespace(inputs=SimpleNamespace(appraisal=ai)),
                            deal=SimpleNamespace(scenario=SimpleNamespace(deal=SimpleNamespace(
                                pilot_start="2012-01", pilot_share=0.1, launch="2014-04", fund_start="2014-04"))))
-    ap = A.appraise(plan, runs)
-    f, d = 100.0 / 80.0, [1 / 1.035 ** t for t in range(4)]
-    npv = [f * sum((b - 1.2 * c) * w for b, c, w in zip(care, cost, d))
-           for care, cost in (([0, 1, 2, 3], [2.5, 1, 0, 0]), ([0, 0, 1, 1], [2.5, 1, 0, 0]))]
+
+
+def test_the_appraisal_of_runs_matches_a_hand_worked_npv_and_payback():
+    """Two runs whose money series are written out: NPV and payback by hand, in 2024 prices with a deflator; each
+    care line is restated from its own unit cost's price year (care homes 2019, home care 2018), the Deal's
+    spending and the tax from the model's 2010/11."""
+    from assess.council import AppraisalInputs
+
+    runs = _money_runs([[0, 1, 1, 2], [0, 0, 1, 0]], [[0, 0, 1, 1], [0, 0, 0, 1]], [2, 1, 0, 0], [0.5, 0, 0, 0])
+    ai = AppraisalInputs(price_year=2024, deflator={2010: 80.0, 2018: 90.0, 2019: 92.0, 2024: 100.0},
+                         discount_rate=0.035, optimism_bias=0.2)
+    ap = A.appraise(_plan_with(ai), runs)
+    f_ch, f_hc, f_model, d = 100.0 / 92.0, 100.0 / 90.0, 100.0 / 80.0, [1 / 1.035 ** t for t in range(4)]
+    npv = [sum((f_ch * a + f_hc * b - 1.2 * f_model * c) * w for a, b, c, w in zip(ch, hc, [2.5, 1, 0, 0], d))
+           for ch, hc in (([0, 1, 1, 2], [0, 0, 1, 1]), ([0, 0, 1, 0], [0, 0, 0, 1]))]
     assert npv[0] > 0 > npv[1]
     assert ap["npv_gbp_m"]["q50"] == pytest.approx(sum(npv) / 2)
     assert ap["p_npv_positive"] == 0.5 and ap["base_year"] == 2012 and ap["horizon_year"] == 2015
-    # Run 1's discounted cumulative: -3.75, -3.99, -1.66, +1.72: pays back in 2015; run 2 never does.
+    # Run 1's discounted cumulative: -3.75, -4.15, -2.10, +0.87 (2024 prices): pays back in 2015; run 2 never does.
     assert ap["payback_year"] == {"q05": 2015, "q50": 2015, "q95": None, "p_never": 0.5}
-    assert ap["prices"].startswith("2024/25 prices")
+    assert ap["prices"].startswith("2024/25 prices (every line restated") and ap["mixed_price_years"] == {}
+
+
+def test_without_a_deflator_the_unit_costs_stay_in_their_own_years_and_the_appraisal_says_so():
+    from assess.council import AppraisalInputs
+
+    runs = _money_runs([[0, 1, 1, 2], [0, 0, 1, 0]], [[0, 0, 1, 1], [0, 0, 0, 1]], [2, 1, 0, 0], [0.5, 0, 0, 0])
+    ap = A.appraise(_plan_with(AppraisalInputs()), runs)
+    d = [1 / 1.035 ** t for t in range(4)]
+    npv = [sum((a + b - c) * w for a, b, c, w in zip(ch, hc, [2.5, 1, 0, 0], d))
+           for ch, hc in (([0, 1, 1, 2], [0, 0, 1, 1]), ([0, 0, 1, 0], [0, 0, 0, 1]))]
+    assert ap["npv_gbp_m"]["q50"] == pytest.approx(sum(npv) / 2)
+    assert ap["mixed_price_years"] == {"home_care": 2018, "care_home": 2019}
+    assert "mixed price years, not converted" in ap["prices"] and "care home (2019/20 prices)" in ap["prices"]
+
+
+def test_a_deflator_without_the_unit_costs_years_is_refused(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text(f"extends: {COUNCILS / 'stockport.yaml'}\ncouncil:\n  appraisal:\n    price_year: 2024\n"
+                 "    deflator: {2010: 80.0, 2024: 100.0}\n")
+    with pytest.raises(ScenarioError) as e:
+        load_council(f)
+    assert "missing 2018, 2019" in str(e.value) and e.value.key == "council.appraisal" and e.value.line == 3
 
 
 def test_a_price_year_without_a_deflator_is_refused(tmp_path):

@@ -180,7 +180,7 @@ def Results(r: AS.Result):
         m = r.money
         pb = m["payback"]
         Md(
-            f"### Cost and payback (GBP m, {m['year']}, all years added up, 2010/11 prices, not discounted)\n"
+            f"### Cost and payback (GBP m, {m['year']}, all years added up, the model's prices, not discounted)\n"
             f"- upfront investment: {AS.fmt(m['investment']['q50'])} ({AS.fmt(m['investment']['q05'])} to "
             f"{AS.fmt(m['investment']['q95'])})\n"
             f"- council tax forgone by the freeze: {AS.fmt(m['tax_forgone']['q50'])}\n"
