@@ -66,16 +66,16 @@ def prospect(council: Council, start: int, horizon: int | None) -> Prospect:
                             "--horizon")
     pr = council.inputs.present
     sc = council.loaded.scenario
-    if pr.hle is not None:
-        first = pr.hle.first_year
-        if first + 2 >= start:
-            raise _fail(council, "council.present.hle", f"the latest HLE period {pr.hle.period} must end before the "
-                                                        f"Deal starts ({start}): it is the baseline the Deal is "
-                                                        f"compared from")
-        period: str | None = pr.hle.period
-    else:
-        first = start - 3  # three years of business as usual before the Deal: one HLE period
-        period = None
+    # The simulation starts with the earliest present figure's period, so that each one conditions its area term
+    # (without one: three years of business as usual before the Deal, one HLE period).
+    given = [(key, fig) for key, fig in (("hle", pr.hle), ("le", pr.le)) if fig is not None]
+    for key, fig in given:
+        if fig.first_year + 2 >= start:
+            raise _fail(council, f"council.present.{key}", f"the latest {key.upper()} period {fig.period} must end "
+                                                           f"before the Deal starts ({start}): it is the baseline the "
+                                                           f"Deal is compared from")
+    first = min(fig.first_year for _, fig in given) if given else start - 3
+    period: str | None = pr.hle.period if pr.hle is not None else None
     over: dict[str, Any] = {"time.start": f"{first}-01", "time.end": f"{horizon}-12"}
     over.update(shifted_timeline(sc.deal, start - first_deal_year(sc.deal)))
     defaults: list[str] = []

@@ -320,6 +320,23 @@ def test_a_prospective_assessment_runs_from_the_present_to_the_horizon(tmp_path)
     assert "**Prospective.**" in report and "calibrated on 2009-2020" in report and "2022-2040" in report
 
 
+def test_a_present_le_of_an_earlier_period_is_simulated_and_conditions_its_area_term(tmp_path):
+    """The simulation starts with the earliest present figure's period (here LE 2020-22, before HLE 2022-24), so
+    the LE figure meets a simulated value of its own period and narrows the LE area term (a test input, not data)."""
+    f = tmp_path / "c.yaml"
+    f.write_text(f"extends: {COUNCILS / 'barnsley.yaml'}\ncouncil:\n  present:\n"
+                 "    le: {male: 77.0, female: 81.0, period: 2020-22}\n")
+    post = fake_posterior(tmp_path / "areas.csv")
+    fake_area_terms(post)
+    s = A.Settings(posterior=post, draws=2, seeds=1, scale=0.02, sensitivity=False, start=2027, horizon=2030)
+    summary, plan = A.assess(f, s)
+    assert plan.deal.scenario.time.start == "2020-01" and plan.baseline_period == "2022-24"
+    assert plan.baseline_figures["le_male"] == ("2020-22", 77.0)
+    terms = summary["baseline"]["area_terms"]
+    assert terms["le_male"]["conditioned_on_baseline"] and terms["le_male"]["period"] == "2020-22"
+    assert terms["hle_male"]["conditioned_on_baseline"] and terms["hle_male"]["period"] == "2022-24"
+
+
 @pytest.mark.parametrize("start, horizon, key, words", [
     (2027, 2026, "--horizon", "must be after the Deal's start"),
     (2027, 2061, "--horizon", "2060 or before"),
