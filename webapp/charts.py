@@ -163,6 +163,9 @@ def figure(model: Any, data: ChartData) -> Figure:
         launch = int(d.launch[:4]) + (int(d.launch[5:7]) - 1) / 12
         ax.axvline(launch, color="0.6", ls=":", lw=1)
     ax.set_xlim(x0, x1)
+    ys = [y for s in data.series for y in s.y if y is not None]
+    if ys and min(ys) >= 0 and max(ys) == 0:  # nothing yet (no one trained before the Deal): a plain 0-1 axis
+        ax.set_ylim(0, 1)
     ax.set_title(data.title, fontsize=9.5)
     ax.set_ylabel(data.unit, fontsize=8)
     ax.tick_params(labelsize=8)
