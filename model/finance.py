@@ -1,12 +1,15 @@
 """Council finance: a budget cut by austerity, spending by line, council tax, investment, savings.
 
-All money is in GBP m per year at full borough scale (2010/11 prices), recorded monthly as annual rates.
+All money is in GBP m per year at full borough scale, recorded monthly as annual rates. The budget, tax and the
+Deal's spending are in 2010/11 prices; the care unit costs are in the years of their sources (parameters.py:
+a 2019/20 care-home fee, a 2018 home-care hour, a 2010 reablement episode), used as they are.
   budget    = baseline - required cut (ramped from cuts_start to cuts_end, or along cut_path) + (council tax - its 2010 level)
   lines     = staff (workforce x cost) + home care + council-funded care homes + reablement + community
               fund + care home fund + training + other services
   other services absorb what is left, but not below `other_services_floor` of their 2010 level; below
   that the council overspends (the projected adult social care overspend of 2011, KF_WT).
-  savings   = baseline - total spending: what councils report as savings since 2010.
+  savings   = baseline - total spending: what councils report as savings since the baseline year (2010 for
+              Wigan; a prospective assessment's first simulated year).
 Council tax rises each financial year by the business-as-usual rate unless frozen (Deal), when a freeze
 grant of `freeze_grant` is paid instead. Upfront investment (fund, training) is spending, so the Deal's
 net savings and payback come out of the accounting, not an assumption.

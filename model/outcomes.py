@@ -64,7 +64,7 @@ REGISTRY: dict[str, Outcome] = {o.name: o for o in (
             "home 91d %", +1, 0.0, 100.0),
     Outcome("care_quality_good_or_outstanding", "year", "care homes rated good or outstanding", "share",
             "care quality", +1, 0.0, 1.0, record_month=7),
-    Outcome("cumulative_savings_gbp_m", "year", "council savings since 2010 (as councils report them)",
+    Outcome("cumulative_savings_gbp_m", "year", "council savings against the starting budget (as councils report them)",
             "GBP m a year", "savings GBP m", +1, record_month=12),
     Outcome("workforce", "year", "council workforce", "headcount", "workforce", 0, 0.0, record_month=7),
 )}

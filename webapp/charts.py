@@ -124,7 +124,7 @@ def _volunteers(m: Any) -> ChartData:
 
 def _money(m: Any) -> ChartData:
     return ChartData("money", "Council spending and savings", "GBP m a year (2010/11 prices)", [
-        _ts_series(m, "spend_total_gbp_m", "spending"), _ts_series(m, "savings_gbp_m", "savings since 2010"),
+        _ts_series(m, "spend_total_gbp_m", "spending"), _ts_series(m, "savings_gbp_m", "savings against the starting budget"),
         *_observed_series("cumulative_savings_gbp_m", "Wigan savings (observed)")])
 
 
