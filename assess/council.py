@@ -77,6 +77,8 @@ CONTEXT_KEYS = {
     "social.volunteer_share": "adults volunteering formally at least monthly (share)",
     "care_market.council_funded_share": "care-home residents funded by the council (share)",
     "staff.per_1000_residents": "front-door and adult social care practitioners per 1,000 residents",
+    "staff.conversations_per_month": "new conversations a practitioner takes on a month",
+    "staff.existing_programme": "practitioners in the council's own strengths-based programme at the start (share)",
     "community.groups_per_1000": "voluntary and community groups per 1,000 residents",
     "deal.pilot_start": "Deal: pilot start (YYYY-MM)",
     "deal.launch": "Deal: public launch (YYYY-MM)",

@@ -58,7 +58,7 @@ from .measures import HLE, Recorder
 from .parameters import Scenario, month_index
 from .residents import CARE_HOME, COLUMNS, HOME_CARE, HOSPITAL, SETTINGS, ResidentView, build_population
 from .rng import Keys, poisson, uniforms
-from .staff import Staff, by_area, caseload_pressure, practice_arrays, staff_of, workforce_month
+from .staff import Staff, by_area, caseload_pressure, practice_arrays, staff_of, start_programme, workforce_month
 
 MIN_RESIDENTS = 1000  # below this a 3-year life table often has no deaths in its oldest bands
 
@@ -180,6 +180,7 @@ class DealModel(mesa.Model):
         # Burn-in under the rules themselves (no recording); the Deal never acts before `start`.
         while self.m < self.start:
             self._month(record=False)
+        start_programme(self)  # a council's own strengths-based programme, in both arms
 
     # ------------------------------------------------------------------ helpers
     def _group_index(self) -> None:
@@ -260,7 +261,8 @@ class DealModel(mesa.Model):
         cut = self.finance.last.get("other_services_cut", 0.0)
         tk, trust_by_area = rl.constants(s.trust, lev.tax_freeze, self.invest_per_head, cut)
         # 4. staff
-        trained_now = workforce_month(self, lev.practice)
+        programme = s.staff.existing_programme if m >= self.start else 0.0  # the council's own, in both arms
+        trained_now = workforce_month(self, np.maximum(lev.practice, programme) if programme else lev.practice)
         # 5. community groups (their members leave in pass A)
         paid_k, gone = community_month(self, lev.fund_monthly_gbp_m)
         self._group_index()

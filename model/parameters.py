@@ -163,6 +163,7 @@ class StaffParams(Strict):
     min_skill: float = P(0.05, "0-1 index", 0.0, 1.0, "Skill below which a practitioner cannot adopt strengths-based practice (prior).")
     unskilled_reversion: float = P(0.05, "per month at zero skill", 0.0, 1.0, "Extra monthly reversion of a practitioner with little skill (prior).")
     morale_months: float = P(12.0, "months", 1.0, 60.0, "Time for morale to follow autonomy and pressure (prior).")
+    existing_programme: float = P(0.0, "share of practitioners", 0.0, 1.0, "A council's own strengths-based programme (e.g. Three Conversations) before any Deal: this share of practitioners is trained in and practising strengths-based conversations when the recorded period starts, and the programme goes on at that intensity in both arms (the practice lever never falls below it). 0 = none, as in Wigan before the Deal.")
     initial_pressure: float = P(0.9, "demand / capacity", 0.0, 5.0, "Caseload pressure at the start, before the first month's conversations (the capacity prior sizes it near 0.9).")
 
 

@@ -41,7 +41,7 @@ DECISIONS: dict[str, tuple[str, ...]] = {
              "volunteer", "group"),
     "health": ("shock",),
     "social": ("volunteer", "group", "choice"),
-    "staff": ("training", "practice", "turnover", "cut"),
+    "staff": ("training", "practice", "turnover", "cut", "programme"),
     "community": ("closure", "founding", "grants", "grant_new", "grant_area", "grant_pick"),
     "hospital": ("admit", "discharge_home", "discharge_care", "delay"),
     "front_door": ("contact", "practitioner", "path", "group", "uptake"),

@@ -62,6 +62,20 @@ class Staff(mesa.Agent):
         self.capacity = p.conversations_per_month / (p.strengths_time_cost if self.strengths_based else 1.0)
 
 
+def start_programme(model: mesa.Model) -> None:
+    """A council's existing strengths-based programme when the recorded period starts: each practitioner is in
+    it (trained, fully skilled, practising strengths-based) if their own keyed draw is below the share."""
+    share = model.sc.staff.existing_programme
+    if share <= 0:
+        return
+    staff = staff_of(model)
+    u = uniforms(model.keys.month("staff", "programme", 0), np.fromiter((a.key for a in staff), np.int64, len(staff)))
+    for agent, x in zip(staff, u):
+        if x < share:
+            agent.trained, agent.skill, agent.strengths_based = True, 1.0, True
+            agent.capacity = model.sc.staff.conversations_per_month / model.sc.staff.strengths_time_cost
+
+
 def turnover_rate(p: StaffParams, morale: float) -> float:
     """Monthly leaving rate: turnover_base at baseline morale, lower when engaged (Harter 2002 r = -0.30)."""
     return max(0.0, p.turnover_base * (1.0 - p.turnover_morale * (morale - p.baseline_morale) / p.turnover_morale_span))

@@ -169,3 +169,27 @@ def test_both_arms_interview_the_same_people_until_the_deal_reaches_them():
         a, b = deal.last_survey, bau.last_survey
         same[year] = np.isin(deal.residents.key[a], bau.residents.key[b]).mean()
     assert same[2011] == 1.0 and same[2017] > 0.8
+
+
+def test_a_councils_own_programme_starts_at_its_share_and_goes_on_in_both_arms(tmp_path):
+    """staff.existing_programme: at the start each practitioner is in it exactly when their keyed draw is below
+    the share; business as usual keeps it going (the practice lever never falls below it) and the null Deal with
+    the same programme is still business as usual to the byte."""
+    from model.rng import uniforms
+    from model.staff import staff_of
+
+    prog = {"staff.existing_programme": 0.4}
+    bau = DealModel(scenario("wigan_no_deal.yaml", **prog), seed=3, scale=0.05)
+    staff = staff_of(bau)
+    u = uniforms(bau.keys.month("staff", "programme", 0), np.array([a.key for a in staff], np.int64))
+    assert [a.strengths_based for a in staff] == list(u < 0.4) and 0 < sum(u < 0.4) < len(staff)
+    bau.run()
+    none = DealModel(scenario("wigan_no_deal.yaml"), seed=3, scale=0.05).run()
+    ts, ts0 = bau.timeseries(), none.timeseries()
+    i = list(ts["month"]).index("2020-01")
+    # Training goes on at the programme's intensity; the practice itself erodes under caseload pressure above 1
+    # (reversion_pressure), as the model's staff do without the Deal's full support.
+    assert ts["staff_trained_share"][i] > 0.3 and ts0["staff_trained_share"][i] == 0.0
+    assert np.mean(ts["staff_strengths_based_share"]) > 0.02 and not np.any(ts0["staff_strengths_based_share"])
+    null = DealModel(scenario("wigan.yaml", **NULL_DEAL, **prog), seed=3, scale=0.05).run()
+    assert csv_bytes(null, tmp_path, "null") == csv_bytes(bau, tmp_path, "bau")
