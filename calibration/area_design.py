@@ -88,8 +88,10 @@ def _read_done(path: Path, want: str) -> set[tuple[int, str]]:
         except json.JSONDecodeError:
             head = {}
         if head.get("design_hash") != want:
-            raise CalibrationError(f"{path} was made under other design settings (its hash {head.get('design_hash')!r} "
-                                   f"is not this file's {want[:12]}...); use --fresh to start again", str(path))
+            raise CalibrationError(f"{path} was made under other design settings (its hash "
+                                   f"{head.get('design_hash')!r} is not this file's {want[:12]}...); use --fresh to "
+                                   f"start again, or --recheck N to keep it if N of its points rerun identically",
+                                   str(path))
         for line in fh:
             try:
                 rec = json.loads(line)
@@ -97,6 +99,55 @@ def _read_done(path: Path, want: str) -> set[tuple[int, str]]:
                 continue  # a line cut short by an interruption
             done.add((int(rec["j"]), str(rec["arm"])))
     return done
+
+
+def _recheck(cal: AreaCalibration, path: Path, want: str, points: int, workers: int | None, scheduler: str | None,
+             say: Callable[[str], None]) -> None:
+    """A design file made under another hash (other code or settings): rerun every arm at `points` of its points,
+    spread over the file, here and now. If every run gives the stored statistics exactly, the file is kept, its
+    header taking this hash and a record of the check; otherwise CalibrationError, and the file is left as it was.
+    For a change that leaves the runs as they were (a new parameter at a default that changes nothing)."""
+    from runs import executor
+    from runs.outputs import write_file
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    head = json.loads(lines[0])
+    recs = {}
+    for line in lines[1:]:
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        recs[(int(r["j"]), str(r["arm"]))] = r
+    complete = sorted({j for j, _ in recs if all((j, a) in recs for a in cal.arms)})
+    if not complete:
+        raise CalibrationError(f"{path} has no complete point to recheck; use --fresh to start again", str(path))
+    chosen = [complete[int(i)] for i in np.unique(np.linspace(0, len(complete) - 1, min(points, len(complete))))]
+    theta = design_points(cal)
+    jobs, meta = [], []
+    for j in chosen:
+        ov_theta = {k: float(theta[j, i]) for i, k in enumerate(cal.keys)}
+        for name, arm in cal.arms.items():
+            if recs[(j, name)].get("seed") != point_seed(cal.seed, j, cal.stage):
+                raise CalibrationError(f"{path}: the seed of point {j} differs from this design's", str(path))
+            jobs.append((arm.loaded, {**arm.overrides, **ov_theta}, recs[(j, name)]["seed"], cal.scale))
+            meta.append((j, name))
+    say(f"{path.name} was made under another hash: rerunning {len(jobs)} of its runs ({len(chosen)} points x "
+        f"{len(cal.arms)} arms) to see whether they are unchanged")
+    with executor.session(workers, scheduler) as client:
+        results = executor.map_jobs(client, _job, jobs, key=f"dealsim-recheck-{cal.seed}")
+    stored = lambda r: json.dumps({k: r.get(k) for k in ("stats", "error")}, sort_keys=True)  # noqa: E731
+    differ = [m for m, res in zip(meta, results) if stored(json.loads(json.dumps(res))) != stored(recs[m])]
+    if differ:
+        raise CalibrationError(f"{path} was made under other design settings, and {len(differ)} of {len(jobs)} "
+                               f"rechecked runs differ now (first: point {differ[0][0]}, arm {differ[0][1]}); use "
+                               f"--fresh to start again", str(path))
+    head.setdefault("rechecked", []).append({"from": head.get("design_hash"), "runs": len(jobs), "identical": len(jobs),
+                                             "points": chosen})
+    head["design_hash"] = want
+    text = "\n".join([json.dumps(head), *lines[1:]]) + "\n"
+    write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), durable=True)
+    say(f"  all {len(jobs)} identical: {path.name} kept under this design's hash")
 
 
 def _truncate_partial(path: Path) -> None:
@@ -107,11 +158,13 @@ def _truncate_partial(path: Path) -> None:
 
 
 def run_design(cal: AreaCalibration, out: Path, *, workers: int | None = None, scheduler: str | None = None,
-               fresh: bool = False, limit: int | None = None,
+               fresh: bool = False, limit: int | None = None, recheck: int = 0,
                say: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> Path:
     """Run (or resume) the design into ``out/design_seed{seed}.jsonl``; returns the file's path.
 
-    `limit` runs only the first points (a smaller design, e.g. for tests). Ctrl-C stops it; what finished stays."""
+    `limit` runs only the first points (a smaller design, e.g. for tests). Ctrl-C stops it; what finished stays.
+    `recheck` N: a file made under another hash is kept if every arm at N of its points reruns identically
+    (`_recheck`); without it such a file is refused."""
     from runs import executor
 
     out.mkdir(parents=True, exist_ok=True)
@@ -119,6 +172,10 @@ def run_design(cal: AreaCalibration, out: Path, *, workers: int | None = None, s
     want = design_hash(cal)
     if fresh and path.exists():
         path.unlink()
+    if recheck and path.exists():
+        with path.open() as fh:
+            if json.loads(fh.readline()).get("design_hash") != want:
+                _recheck(cal, path, want, recheck, workers, scheduler, say)
     done = _read_done(path, want)
     theta = design_points(cal)
     n = cal.size if limit is None else min(limit, cal.size)

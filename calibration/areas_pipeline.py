@@ -349,11 +349,12 @@ def _score_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path | None = None,
                     workers: int | None = None, scheduler: str | None = None, fresh: bool = False,
                     seeds: tuple[int, ...] | None = None, limit: int | None = None, quick: bool = False,
-                    recovery_scale: float = 0.2, say: Say = _say) -> dict[str, Path]:
+                    recovery_scale: float = 0.2, recheck: int = 0, say: Say = _say) -> dict[str, Path]:
     """Run (or resume) the designs, then every fit; write the posterior and the reports. Returns what was written.
 
     `out` holds the design files (default results/calibration_areas); `results` is where the reports go (default
-    the calibration folder: posterior/, experiments/, validation/)."""
+    the calibration folder: posterior/, experiments/, validation/). `recheck` N keeps design files made under
+    another hash if every arm at N of their points reruns identically (area_design.run_design)."""
     from runs.outputs import jsonable, write_file
     from runs.provenance import environment
 
@@ -365,7 +366,8 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
     t0 = time.monotonic()
     for s in seeds:
         c = cal.with_seed(s)
-        p = run_design(c, out, workers=workers, scheduler=scheduler, fresh=fresh, limit=limit, say=say)
+        p = run_design(c, out, workers=workers, scheduler=scheduler, fresh=fresh, limit=limit, recheck=recheck,
+                       say=say)
         d = load_design(c, p)
         if c.refine is not None:
             boxes = None if fresh else recorded_boxes(c, out)
@@ -375,7 +377,7 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
                 f"{k.split('.')[-1]} {lo:.3g}-{hi:.3g}" for k, (lo, hi) in boxes.items()) + ")")
             c2 = c.refined(boxes)
             p2 = run_design(c2, out, workers=workers, scheduler=scheduler, fresh=fresh,
-                            limit=None if limit is None else max(2, limit), say=say)
+                            limit=None if limit is None else max(2, limit), recheck=recheck, say=say)
             d, c = merge_designs(d, load_design(c2, p2), boxes), c2
         designs[s], cals[s] = d, c
     design_s = time.monotonic() - t0

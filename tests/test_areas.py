@@ -204,6 +204,39 @@ def test_design_resumes_after_an_interruption(tmp_path):
         run_design(other, b_dir, workers=1, say=lambda s: None)
 
 
+def test_a_design_made_under_another_hash_is_kept_only_if_its_runs_recheck_identically(tmp_path):
+    """--recheck: a parameter added at a default that changes nothing gives the scenarios another hash; the stored
+    runs are kept (header rehashed, the check recorded) when they rerun identically, and refused when they do not."""
+    from calibration.area_design import design_hash, run_design
+    from model.scenario import apply_overrides
+
+    cal = load_area_calibration(_tiny(tmp_path, size=3))
+    cal = type(cal)(**{**cal.__dict__, "arms": {k: cal.arms[k] for k in ("wigan", "england")}})
+    path = run_design(cal, tmp_path / "d", workers=1, say=lambda s: None)
+    runs = path.read_text().splitlines()[1:]
+    # The same model with one more setting at a value that changes nothing: another hash, the same runs.
+    same = type(cal)(**{**cal.__dict__, "arms": {
+        k: type(a)(**{**a.__dict__, "loaded": apply_overrides(a.loaded, {"staff.existing_programme": 0.0},
+                                                                  source="test")}) for k, a in cal.arms.items()}})
+    assert design_hash(same) == design_hash(cal)  # an override at the default resolves to the same scenario
+    changed = type(cal)(**{**cal.__dict__, "arms": {
+        k: type(a)(**{**a.__dict__, "overrides": {**a.overrides, "staff.reversion_rate": 0.02}})
+        for k, a in cal.arms.items()}})
+    with pytest.raises(InputError, match="--recheck"):
+        run_design(changed, tmp_path / "d", workers=1, say=lambda s: None)
+    with pytest.raises(InputError, match="rechecked runs differ"):
+        run_design(changed, tmp_path / "d", workers=1, recheck=2, say=lambda s: None)
+    assert path.read_text().splitlines()[1:] == runs  # left as it was
+    # Rehash by hand to another value (as if the code had added a default): the recheck restores this hash.
+    head = json.loads(path.read_text().splitlines()[0])
+    path.write_text("\n".join([json.dumps({**head, "design_hash": "0" * 64}), *runs]) + "\n")
+    run_design(cal, tmp_path / "d", workers=1, recheck=2, say=lambda s: None)
+    lines = path.read_text().splitlines()
+    new = json.loads(lines[0])
+    assert new["design_hash"] == design_hash(cal) and lines[1:] == runs
+    assert new["rechecked"][0]["from"] == "0" * 64 and new["rechecked"][0]["identical"] == 4
+
+
 def test_tiny_multi_area_calibration(tmp_path):
     """The whole pipeline at a tiny size: 2 free parameters, 12 + 12 points x 10 arms, short chains.
     The numbers mean nothing; the files' shape and the machinery are what is tested."""
