@@ -21,7 +21,6 @@ import numpy as np
 from numba import njit
 
 from .parameters import SocialParams, TrustParams
-from .residents import Residents
 
 AGE_EDGES = np.array([16, 25, 50, 65, 80], np.float32)
 # Relative volunteering by age (DCMS CLS 2016-17: 25-34 0.15, 65-74 0.32 vs 0.22 overall).
