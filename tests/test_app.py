@@ -75,7 +75,9 @@ def test_explore_page_steps_the_model_and_redraws():
     from webapp.pages import ExplorePage
 
     box, rc = solara.render(_in_app(ExplorePage), handle_error=False)
-    fid = [w for w in rc.find(v.Slider).widgets if w.label == "Fidelity"][0]
+    sliders = rc.find(v.Slider).widgets
+    assert len(sliders) == 9 and all(w.thumb_label == "always" for w in sliders)  # values shown, not only on drag
+    fid = [w for w in sliders if w.label == "Fidelity"][0]
     assert "month 0 of 204" in _text(rc, "dealsim-month")
     assert "0 simulated values" in _text(rc, "dealsim-caption-staff")
     rc.find(v.Btn, children=["Step"]).widget.click()

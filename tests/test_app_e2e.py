@@ -171,8 +171,16 @@ def test_explore_step_and_charts_draw(page):
     step.wait_for()
     page.page.locator(".dealsim-chart-staff img").first.wait_for()
     loaded = time.perf_counter() - t0
-    # No Solara banner over the charts.
+    # No Solara banner over the charts, no one-page tab bar ("Page 0"), and every slider shows its value at rest.
     expect(page.page.get_by_text("This website runs on")).to_have_count(0)
+    expect(page.page.get_by_role("tab")).to_have_count(2)  # the two pages, Explore and Assess
+    expect(page.page.get_by_text("Page 0", exact=True)).to_have_count(0)
+    sliders = page.page.locator("[role=slider]")
+    assert sliders.count() == 9, sliders.count()  # 2 for the pace, 7 levers
+    for i in range(sliders.count()):
+        label = sliders.nth(i).locator("xpath=..").locator(".v-slider__thumb-label")
+        expect(label).to_be_visible()
+        assert label.inner_text().strip() == sliders.nth(i).get_attribute("aria-valuenow")
     before = _chart_png(page, "staff")
     t1 = time.perf_counter()
     step.click()

@@ -1,7 +1,7 @@
 """Live charts of a run, redrawn as the model steps, with Wigan's observed points where they exist.
 
-Each chart is a plain function of the model (Mesa's SolaraViz wraps it in a component that re-renders on
-every step) drawing a Matplotlib figure with :func:`solara.FigureMatplotlib`, so it renders as an image and
+Each chart is a plain function of the model (the explore page wraps it in a component that re-renders
+after every step) drawing a Matplotlib figure with :func:`solara.FigureMatplotlib`, so it renders as an image and
 needs nothing from the internet. :func:`chart_data` holds the numbers, so tests can check them directly.
 """
 
@@ -164,7 +164,7 @@ def figure(model: Any, data: ChartData) -> Figure:
         ax.axvline(launch, color="0.6", ls=":", lw=1)
     ax.set_xlim(x0, x1)
     ys = [y for s in data.series for y in s.y if y is not None]
-    if ys and min(ys) >= 0 and max(ys) == 0:  # nothing yet (no one trained before the Deal): a plain 0-1 axis
+    if not ys or (min(ys) >= 0 and max(ys) == 0):  # nothing yet, or all zero (no one trained before the Deal)
         ax.set_ylim(0, 1)
     ax.set_title(data.title, fontsize=9.5)
     ax.set_ylabel(data.unit, fontsize=8)
@@ -178,7 +178,7 @@ def figure(model: Any, data: ChartData) -> Figure:
 
 
 def make_chart(key: str) -> Callable[[Any], Any]:
-    """A chart for SolaraViz's component list (a function of the model, re-rendered every step)."""
+    """A chart: a plain function of the model, drawn again after every step (webapp.pages.Live)."""
 
     def chart(model: Any) -> Any:
         data = chart_data(model, key)
@@ -209,8 +209,3 @@ def RunStatus(model: Any) -> Any:
                f"{d.permitted_autonomy:g}." if d.enabled else "No Deal: business as usual."),
             classes=["dealsim-levers"])
     return c
-
-
-def status(model: Any) -> Any:
-    """For SolaraViz's component list: a plain function, so it is re-run on every step."""
-    return RunStatus(model)

@@ -1,5 +1,5 @@
-"""The app's two pages: "Explore a run" (Mesa's SolaraViz, live charts) and "Assess a council" (form, upload,
-assessment with progress, fan charts, probability of a gain, cost and payback, limits, downloads)."""
+"""The app's two pages: "Explore a run" (Mesa's model controller, live charts) and "Assess a council" (form,
+upload, assessment with progress, fan charts, probability of a gain, cost and payback, limits, downloads)."""
 
 from __future__ import annotations
 
@@ -7,26 +7,87 @@ import threading
 from typing import Any
 
 import solara
-from mesa.visualization import SolaraViz
+from mesa.visualization.solara_viz import ModelController
+from mesa.visualization.utils import update_counter
 
 from assess.council import load_council
 from model.scenario import ScenarioError
 
 from . import assess as AS
-from .charts import CHARTS, make_chart, status
+from .charts import CHARTS, RunStatus, make_chart
 from .forms import FIELDS, Checked, Workspace, check_form, check_upload, field_values, template_help
 from .ui import Md
 from .state import MODEL_PARAMS, AppModel, council_choices
 
-COMPONENTS = [(status, 0)] + [(make_chart(k), 0) for k in CHARTS]
+CHART_VIEWS = {k: make_chart(k) for k in CHARTS}
+
+
+@solara.component
+def Live(view: Any, model: Any):
+    """`view(model)`, drawn again whenever Mesa's controller has stepped the model (its update counter)."""
+    update_counter.get()
+    return view(model)
+
+
+@solara.component
+def Lever(name: str, spec: dict[str, Any], value: Any, on_value: Any):
+    """One of the levers, its value always on show (a Select, or a slider whose thumb label stays up)."""
+    label = spec.get("label", name)
+    if spec["type"] == "Select":
+        solara.Select(label, values=spec["values"], value=value, on_value=on_value)
+        return
+    slider = solara.SliderInt if spec["type"] == "SliderInt" else solara.SliderFloat
+    with solara.Column(gap="0px", style={"padding-top": "26px"}):  # room for the thumb label above the track
+        slider(label, value=value, on_value=on_value, min=spec["min"], max=spec["max"], step=spec["step"],
+               thumb_label="always")
+
+
+@solara.component
+def Controls(model: Any, levers: Any, play_ms: Any, every: Any, threads: Any):
+    """Mesa's controller (Reset, play/pause, Step), with its pace and redraw interval."""
+    with solara.Card("Run the model"):
+        ModelController(model, model_parameters=levers, play_interval=play_ms, render_interval=every,
+                        use_threads=threads)
+        Lever("play", {"type": "SliderInt", "label": "Pause between months (ms)", "min": 0, "max": 500,
+                       "step": 10}, play_ms.value, play_ms.set)
+        Lever("every", {"type": "SliderInt", "label": "Months between redraws", "min": 1, "max": 24, "step": 1},
+              every.value, every.set)
+
+
+@solara.component
+def Levers(levers: Any):
+    """The scenario and the Deal's levers; Reset builds the model from them (its own component, so that moving
+    a slider redraws this card and not the charts)."""
+
+    def set_lever(key: str, value: Any) -> None:
+        levers.set({**levers.value, key: value})
+
+    with solara.Card("Scenario and levers (Reset applies them)"):
+        for key, spec in MODEL_PARAMS.items():
+            Lever(key, spec, levers.value[key], lambda value, k=key: set_lever(k, value))
 
 
 @solara.component
 def ExplorePage():
-    """Choose a scenario, set the levers, step or play month by month, watch the charts."""
-    model = solara.use_memo(lambda: AppModel(), [])
-    SolaraViz(model, components=COMPONENTS, model_params=MODEL_PARAMS, name="dealsim: explore a run",
-              play_interval=50, render_interval=1)
+    """Choose a scenario, set the levers, step or play month by month, watch the charts. Mesa's ModelController
+    steps, plays and resets (rebuilding the model from the levers); the page lays out the rest itself, so that
+    it has no one-page tab bar and every slider shows its value."""
+    first = solara.use_memo(lambda: AppModel(), [])
+    model = solara.use_reactive(first)
+    levers = solara.use_reactive({k: spec["value"] for k, spec in MODEL_PARAMS.items()})
+    play_ms = solara.use_reactive(50)
+    every = solara.use_reactive(1)
+    threads = solara.use_reactive(False)
+    with solara.AppBar():
+        solara.AppBarTitle("dealsim: explore a run")
+    with solara.Sidebar(), solara.Column():
+        Controls(model, levers, play_ms, every, threads)
+        Levers(levers)
+    with solara.Column(style={"padding": "8px"}):
+        Live(RunStatus, model.value)
+        with solara.GridFixed(columns=2):
+            for key in CHARTS:
+                Live(CHART_VIEWS[key], model.value)
 
 
 @solara.component

@@ -86,12 +86,13 @@ def build_scenario(label: str, levers: Levers) -> LoadedScenario:
 
 
 class AppModel(DealModel):
-    """DealModel built from the app's choices; keyword arguments only, as Mesa's SolaraViz needs."""
+    """DealModel built from the app's choices; keyword arguments only, as Mesa's ModelController needs to
+    rebuild it on Reset."""
 
     def __init__(self, scenario_name: str = "Wigan (the Deal)", start_year: int = 2012, fidelity: float = 1.0,
                  fund_x: float = 1.0, investment_x: float = 1.0, autonomy: float = 0.85,
                  scale: float = DEFAULT_SCALE, seed: int = 0, scenario: Any = None, **_: Any):
-        # `scenario` is the Mesa scenario SolaraViz passes on reset: the app's scenario is `scenario_name`.
+        # `scenario` is the Mesa scenario its controller passes on Reset: the app's scenario is `scenario_name`.
         levers = Levers(start_year=int(start_year), fidelity=float(fidelity), fund_x=float(fund_x),
                         investment_x=float(investment_x), autonomy=float(autonomy))
         self.loaded = build_scenario(scenario_name, levers)
