@@ -318,6 +318,46 @@ def _check_hle_below_le(council: Council, match: Mapping[str, Any]) -> None:
                 file, f"council.baseline_hle.{sex}", line)
 
 
+def _check_spend_year(council: Council, bau: Any) -> None:
+    """council.asc_spend is compared with the simulated year: a year the simulation does not cover whole is refused."""
+    spend = council.inputs.asc_spend
+    if spend is None:
+        return
+    t = bau.scenario.time
+    first, last = month_index(t.start), month_index(t.end)
+    if not (first <= spend.first_year * 12 + 3 and spend.first_year * 12 + 14 <= last):
+        file, line = council.input_lines.get("council.asc_spend.year", (str(council.path), None))
+        raise ScenarioError(f"the simulation runs {t.start} to {t.end}, so it cannot be checked against spend in "
+                            f"{spend.year}: give a financial year it covers whole (April to March)", file,
+                            "council.asc_spend.year", line)
+
+
+def spend_check(council: Council, bau_series: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The council's spend by line against the business-as-usual arm's in the same financial year (each run's mean
+    of its 12 monthly annual rates, quantiles over runs). ratio = the council's figure over the model's median: far
+    from 1, the model's care volumes (or unit costs) are not this council's, and its care savings on that line are
+    out by about that factor."""
+    from assess.council import SPEND_LINES
+
+    spend = council.inputs.asc_spend
+    if spend is None:
+        return []
+    y = spend.first_year
+    months = {f"{y}-{m:02d}" for m in range(4, 13)} | {f"{y + 1}-{m:02d}" for m in range(1, 4)}
+    out = []
+    for key, col in SPEND_LINES.items():
+        own = getattr(spend, key)
+        if own is None:
+            continue
+        sims = np.array([np.mean([v for mo, v in zip(ts["month"], ts[col]) if str(mo) in months])
+                         for ts in bau_series], float)
+        q = _q(sims)
+        mid = q["q50"]
+        out.append({"line": key[:-6], "year": spend.year, "council_gbp_m": own, "model_gbp_m": q,
+                    "ratio": _r(own / mid, 3) if mid else None})
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # The plan
 # ---------------------------------------------------------------------------------------------
@@ -424,6 +464,7 @@ def prepare(council: Council | str | os.PathLike[str], s: Settings,
         period = pro.baseline_period or f"{pro.first_year}-{(pro.first_year + 2) % 100:02d}"
         figures = {f"{k}_{sex}": (src.period, float(getattr(src, sex))) for k, src in (("hle", pr.hle), ("le", pr.le))
                    if src is not None for sex in ("male", "female")}
+    _check_spend_year(council, bau)
     for name, by_year in council.inputs.ascof.items():  # the earliest year the simulation reports
         y0 = month_index(bau.scenario.time.start) // 12
         years = sorted(fy for fy in by_year if int(fy[:4]) >= y0)
@@ -726,6 +767,8 @@ def summarise(plan: Plan, results: Sequence[Mapping[str, Any]],
                      "defaults_used": [k for k in plan.council.defaults_used if not _unused(plan, k)]
                                       + (plan.prospect.defaults if plan.prospect else []),
                      "match": plan.match, "mode": "prospective" if plan.prospect else "retrospective",
+                     "spend_check": spend_check(plan.council, [by["business_as_usual", i, j]["timeseries"]
+                                                               for i in range(n_draws) for j in range(n_seeds)]),
                      "area_terms": {k: {kk: (_r(vv) if isinstance(vv, float) else vv) for kk, vv in v.items()}
                                     for k, v in area_terms_used.items()}},
         "arms": arms,
@@ -1116,6 +1159,25 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
     for key, b in summary["baseline"]["inputs"].items():
         v = b["value"]
         L.append(f"| {b['what']} | {'-' if v is None else v} | {'**default**: ' + b['source'][9:] if b['default'] else b['source']} |")
+    checks = summary["baseline"].get("spend_check") or []
+    if checks:
+        L.append("")
+        L.append("**Your adult social care spend against the model's** (business as usual, the same financial year; "
+                 "the model's line is its simulated clients at the unit costs above, in their own price years):")
+        L.append("")
+        L.append("| line | year | yours (GBP m) | the model's (GBP m, likely range) | yours / the model's |")
+        L.append("|---|---|---:|---:|---:|")
+        for ck in checks:
+            q = ck["model_gbp_m"]
+            L.append(f"| {ck['line'].replace('_', ' ')} | {ck['year']} | {_fmt(ck['council_gbp_m'])} | "
+                     f"{_fmt(q['q50'])} ({_fmt(q['q05'])} to {_fmt(q['q95'])}) | {_fmt(ck['ratio'], 2)} |")
+        off = [ck["line"].replace("_", " ") for ck in checks if ck["ratio"] is not None
+               and not 2 / 3 <= ck["ratio"] <= 1.5]
+        L.append("")
+        L.append("*The care savings on a line scale with the model's spending on it.* " + (
+            f"On {', '.join(off)} your figure is more than 1.5 times the model's or less than two thirds of it: read "
+            "the savings on that line as off by about that ratio." if off else
+            "On every line given, your figure is between two thirds and 1.5 times the model's."))
     m = plan.match
     terms = summary["baseline"].get("area_terms") or {}
     if terms:

@@ -208,6 +208,34 @@ class PresentInputs(_Strict):
 
 ASCOF_KEYS = ("care_home_admissions_65plus_per_100k", "still_at_home_91d_pct", "delayed_transfers_per_100k")
 
+# council.asc_spend's lines -> the model's spending series (model/finance.py, GBP m a year at full scale)
+SPEND_LINES = {"home_care_gbp_m": "spend_home_care_gbp_m", "care_homes_gbp_m": "spend_care_homes_gbp_m",
+               "reablement_gbp_m": "spend_reablement_gbp_m"}
+
+
+class AscSpend(_Strict):
+    """``council.asc_spend``: the council's adult social care spend by line in one financial year, checked against
+    the same lines of the simulated business-as-usual arm (the care savings scale with the model's volumes)."""
+
+    year: str = Field(..., pattern=r"^\d{4}/\d{2}$", description="The financial year, written YYYY/YY, e.g. 2010/11.")
+    home_care_gbp_m: float | None = Field(None, ge=0.0, le=2000.0, description="Council-funded home care, GBP m.")
+    care_homes_gbp_m: float | None = Field(None, ge=0.0, le=2000.0, description="Council-funded care-home places "
+                                                                                "for people 65+, GBP m.")
+    reablement_gbp_m: float | None = Field(None, ge=0.0, le=2000.0, description="Reablement (short-term support to "
+                                                                                "maximise independence), GBP m.")
+
+    @model_validator(mode="after")
+    def _one_year_some_line(self) -> "AscSpend":
+        if (int(self.year[:4]) + 1) % 100 != int(self.year[5:]):
+            raise ValueError(f"a financial year is written YYYY/YY, like 2010/11 (got {self.year!r})")
+        if all(getattr(self, k) is None for k in SPEND_LINES):
+            raise ValueError(f"give at least one line ({', '.join(SPEND_LINES)}) with the year")
+        return self
+
+    @property
+    def first_year(self) -> int:
+        return int(self.year[:4])
+
 
 class CouncilInputs(_Strict):
     """The ``council:`` section: inputs that are not model parameters."""
@@ -223,6 +251,8 @@ class CouncilInputs(_Strict):
                                           "(2A(2)), still_at_home_91d_pct (2B(1)), delayed_transfers_per_100k, each "
                                           "{'2010/11': value, ...}; the earliest simulated year conditions that "
                                           "outcome's area term.")
+    asc_spend: AscSpend | None = Field(None, description="Adult social care spend by line (home care, care homes, "
+                                                         "reablement) in one financial year, GBP m.")
     present: PresentInputs = Field(default_factory=PresentInputs,
                                    description="The council's state now, for prospective assessments.")
     appraisal: AppraisalInputs = Field(default_factory=AppraisalInputs,
@@ -410,6 +440,17 @@ def load_council(path: str | os.PathLike[str]) -> Council:
             "source": "council file" if own_value else "default: the year of the model's own figure"}
         if not own_value:
             defaults_used.append(f"council.appraisal.unit_cost_price_years.{key}")
+    spend = inputs.asc_spend
+    for key, what in (("home_care_gbp_m", "adult social care spend on home care"),
+                      ("care_homes_gbp_m", "adult social care spend on care homes"),
+                      ("reablement_gbp_m", "adult social care spend on reablement")):
+        v = None if spend is None else getattr(spend, key)
+        baseline[f"council.asc_spend.{key}"] = {
+            "value": v, "default": v is None, "what": what + (f", GBP m, {spend.year}" if spend else ", GBP m"),
+            "source": "council file" if v is not None else "default: not given; the model's spend on this line is "
+                                                           "not checked against the council's"}
+        if v is None:
+            defaults_used.append(f"council.asc_spend.{key}")
     name = inputs.display_name or scenario.name
     return Council(path=p.resolve(), loaded=loaded, inputs=inputs, name=name, baseline=baseline, local_keys=local,
                    population=pop_full, defaults_used=defaults_used, input_lines=council_prov)

@@ -79,7 +79,9 @@ def test_template_and_comparators_validate_and_use_the_context_file():
     ctx = yaml.safe_load(CONTEXT.read_text())
     t = load_council(COUNCILS / "TEMPLATE.yaml")
     assert t.loaded.scenario.population.total == 317849
-    assert t.defaults_used == ["council.baseline_le.male", "council.baseline_le.female"]
+    assert t.defaults_used == ["council.baseline_le.male", "council.baseline_le.female",
+                               "council.asc_spend.home_care_gbp_m", "council.asc_spend.care_homes_gbp_m",
+                               "council.asc_spend.reablement_gbp_m"]
     for key in COMPARATORS:
         c = load_council(COUNCILS / f"{key}.yaml")
         src = ctx["councils"][key]
@@ -101,9 +103,11 @@ def test_template_and_comparators_validate_and_use_the_context_file():
 
 
 def test_missing_inputs_run_and_report_defaults(tmp_path):
-    p = council_file(tmp_path, "population:\n  age_sex_table: null\n  total: 120000\n  share_65_plus: 0.2\n")
+    p = council_file(tmp_path, "population:\n  age_sex_table: null\n  total: 120000\n  share_65_plus: 0.2\n"
+                               "council:\n  asc_spend: {year: 2014/15, care_homes_gbp_m: 30.0}\n")
     c = load_council(p)
     for key in ("council.baseline_hle.male", "population.share_lsoas_most_deprived_decile",
+                "council.asc_spend.home_care_gbp_m",
                 "finance.baseline_budget_gbp_m", "community.groups_per_1000", "deal.launch"):
         assert key in c.defaults_used
     assert c.loaded.scenario.finance.workforce_baseline == round(5000 * 120000 / 317849)
@@ -118,6 +122,10 @@ def test_missing_inputs_run_and_report_defaults(tmp_path):
     text = A.report_markdown(summary, plan)
     assert "**default**" in text
     assert "| net revenue budget before the cuts (GBP m a year) | 151" in text
+    (ck,) = out["baseline"]["spend_check"]  # the one line given, beside the business-as-usual arm's
+    assert ck["line"] == "care_homes" and ck["year"] == "2014/15" and ck["model_gbp_m"]["q50"] > 0
+    assert ck["ratio"] == pytest.approx(30.0 / ck["model_gbp_m"]["q50"], rel=0.01)
+    assert "Your adult social care spend against the model's" in text and "| care homes | 2014/15 | 30.0 |" in text
 
 
 @pytest.mark.parametrize("body, key, words", [
@@ -131,6 +139,10 @@ def test_missing_inputs_run_and_report_defaults(tmp_path):
     ("council:\n  baseline_hle: {male: 60.0, female: 60.0, mael: 60.0}\n", "council.baseline_hle.mael", "unknown key"),
     ("council:\n  baseline_hle: {male: -3, female: 60.0}\n", "council.baseline_hle.male", "at least 30"),
     ("council:\n  display_nam: X\n", "council.display_nam", "did you mean 'display_name'"),
+    ("council:\n  asc_spend: {year: 2014/16, home_care_gbp_m: 10}\n", "council.asc_spend", "financial year"),
+    ("council:\n  asc_spend: {year: 2014/15}\n", "council.asc_spend", "at least one line"),
+    ("council:\n  asc_spend: {year: 2014/15, care_homes_gbp_m: -2}\n", "council.asc_spend.care_homes_gbp_m",
+     "at least 0"),
     ("council:\n  appraisal:\n    price_year: 2024\n    deflator: {2010: 80.0, 2024: 100.0}\n", "council.appraisal",
      "missing 2018, 2019"),  # the deflator must cover the unit costs' price years too
 ])
@@ -141,6 +153,32 @@ def test_impossible_inputs_are_refused_with_file_line_and_key(tmp_path, body, ke
     e = err.value
     assert e.key == key and words in e.message, str(e)
     assert e.file.endswith("c.yaml") and e.line is not None and e.line >= 3
+
+
+def test_spend_in_a_year_not_simulated_is_refused(tmp_path):
+    p = council_file(tmp_path, "council:\n  asc_spend: {year: 2030/31, home_care_gbp_m: 10.0}\n")
+    with pytest.raises(ScenarioError) as err:
+        A.prepare(p, A.Settings(**QUICK))
+    assert err.value.key == "council.asc_spend.year" and "2030/31" in err.value.message
+    assert err.value.file.endswith("c.yaml") and err.value.line == 4
+
+
+def test_spend_check_against_hand_worked_financial_year_means():
+    """2014/15 is April 2014 to March 2015: each run's mean of those 12 monthly rates, then quantiles over runs."""
+    from types import SimpleNamespace
+
+    from assess.council import AscSpend
+
+    months = [f"{y}-{m:02d}" for y in (2014, 2015) for m in range(1, 13)]
+    runs = []
+    for level in (10.0, 20.0, 30.0):
+        rates = [level + (100.0 if not ("2014-04" <= mo <= "2015-03") else (i % 3)) for i, mo in enumerate(months)]
+        runs.append({"month": months, "spend_care_homes_gbp_m": rates, "spend_home_care_gbp_m": [5.0] * 24})
+    council = SimpleNamespace(inputs=SimpleNamespace(asc_spend=AscSpend(year="2014/15", care_homes_gbp_m=40.0)))
+    (ck,) = A.spend_check(council, runs)
+    # months 2014-04..2015-03 are i = 3..14: i % 3 cycles 0, 1, 2 four times, mean 1.0
+    assert ck["model_gbp_m"] == {"q05": 12.0, "q50": 21.0, "q95": 30.0}
+    assert ck["line"] == "care_homes" and ck["ratio"] == pytest.approx(40.0 / 21.0, abs=0.005)  # 3 significant figures
 
 
 def test_hle_above_the_models_life_expectancy_is_refused(tmp_path):
