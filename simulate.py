@@ -103,7 +103,7 @@ def cmd_compare(args: argparse.Namespace, argv: list[str]) -> int:
                      f"{len(c.missing)} of {c.runs} runs")
     if not args.quiet:
         print_compare(label_a, label_b, k, args.scale, c.differences, c.observed, dest, time.perf_counter() - t0,
-                      workers)
+                      workers, posterior=bool(draws))
     return 0
 
 

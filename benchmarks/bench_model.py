@@ -94,6 +94,9 @@ def child_run(scale: float, seed: int) -> dict:
     t2 = time.perf_counter()
     model.run()
     t3 = time.perf_counter()
+    from model.community import groups_of
+    from model.staff import staff_of
+
     r = model.residents
     burn = scenario.time.burn_in_years
     months = model.months_total + 12 * burn
@@ -105,7 +108,7 @@ def child_run(scale: float, seed: int) -> dict:
         "residents_initial": residents0, "residents_alive_end": int(r.alive[: r.n].sum()), "resident_slots_end": r.n,
         "full_population": model.full_population,
         "months_recorded": model.months_total, "burn_in_years": burn, "months_simulated": months,
-        "staff_end": len(model.staff), "groups_end": len(model.groups),
+        "staff_end": len(staff_of(model)), "groups_end": len(groups_of(model)),
         "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "model_source_sha256": model_source_hash(),
     }

@@ -190,12 +190,15 @@ def print_run(name: str, seed: int, scale: float, oc: dict, observed: dict, dest
 
 
 def print_compare(label_a: str, label_b: str, k: int, scale: float, diffs: dict, observed: dict, dest: Path,
-                  seconds: float, workers: int) -> None:
+                  seconds: float, workers: int, posterior: bool = False) -> None:
+    """The compare table; with `posterior`, run i is seed i with posterior draw i, so its spread is over both."""
     from runs import plots
 
     con = stdout_console()
-    t = table(f"A = {label_a[3:]}, B = {label_b[3:]}: medians over {k} seeds (scale {scale:g}); A - B: median of the "
-              f"per-seed differences, [5%, 95%] over seeds; observed: Wigan's published value",
+    over = f"{k} runs (posterior draw i with seed i)" if posterior else f"{k} seeds"
+    per = "per-run" if posterior else "per-seed"
+    t = table(f"A = {label_a[3:]}, B = {label_b[3:]}: medians over {over} (scale {scale:g}); A - B: median of the "
+              f"{per} differences, [5%, 95%] over {'runs' if posterior else 'seeds'}; observed: Wigan's published value",
               [("outcome", "left"), ("period", "left"), ("A med.", "right"), ("B med.", "right"),
                ("A - B [5%, 95%]", "right"), ("observed", "right")])
     for o, p in headline(lambda n: list(diffs.get(n, {}))):

@@ -399,3 +399,26 @@ def test_unmeasurable_periods_are_null_with_their_reason():
 
     merged = simulate.with_nulls({"hle_male": {"2010-12": 60.0}}, {"hle_male": {"2009-11": "no deaths"}})
     assert merged == {"hle_male": {"2009-11": None, "2010-12": 60.0}}
+
+
+def test_a_run_freezes_the_imports_once_and_no_garbage_with_them():
+    """runs.single.freeze_imports (gc.freeze, for speed) must collect first: an object in a reference cycle that is
+    already garbage when the first run starts is freed, not kept for the process's life; a second run freezes
+    nothing more. In a fresh interpreter, so the first run of this process is the one observed."""
+    code = """
+import gc, weakref
+from runs.single import run_one
+from model.scenario import load_scenario
+class Cycle:
+    pass
+c = Cycle(); c.me = c; dead = weakref.ref(c); del c
+gc.disable()  # the cycle must not be collected by chance before the run
+lo = load_scenario("scenarios/wigan.yaml")
+run_one(lo, 0, 0.004)
+first = gc.get_freeze_count()
+run_one(lo, 1, 0.004)
+print(dead() is None, first > 10000, gc.get_freeze_count() == first)
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split() == ["True", "True", "True"], p.stdout
