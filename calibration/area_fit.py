@@ -24,10 +24,11 @@ __all__ = ["fit_emulators", "FitSpec", "Fit", "run_fit", "prior_draws", "effect_
 
 
 def fit_emulators(cal: AreaCalibration, design: Design, targets: AreaTargets,
-                  extra: dict[str, list[str]] | None = None) -> dict[str, Emulator]:
+                  extra: dict[str, list[str]] | None = None, select_parameters: bool = False) -> dict[str, Emulator]:
     """One emulator per arm for the statistics the targets use (on their noise scale), plus the raw statistics
     in `extra[arm]`; and one per (treated arm, untreated twin) for the paired differences named by
-    `effect_names` (key "effect:<arm>")."""
+    `effect_names` (key "effect:<arm>"). Full quadratics; `select_parameters`: each statistic keeps only the
+    parameters it depends on (emulator.select, an experiment: docs/calibration.md)."""
     lo = np.array([cal.boxes[k][0] for k in cal.keys])
     hi = np.array([cal.boxes[k][1] for k in cal.keys])
     kind_of = {o.stat: o.kind for o in targets.obs}
@@ -40,12 +41,13 @@ def fit_emulators(cal: AreaCalibration, design: Design, targets: AreaTargets,
         for s in (extra or {}).get(arm, []):
             if s in cols:
                 y["raw:" + s] = cols[s]
-        out[arm] = fit_emulator(cal.keys, lo, hi, design.theta, y)
+        out[arm] = fit_emulator(cal.keys, lo, hi, design.theta, y, select_parameters=select_parameters)
     for treated, twin in TWINS.items():
         if treated in design.stats and twin in design.stats:
             a, b = design.stats[treated], design.stats[twin]
             y = {s: a[s] - b[s] for s in effect_names(treated) if s in a and s in b}
-            out["effect:" + treated] = fit_emulator(cal.keys, lo, hi, design.theta, y)
+            out["effect:" + treated] = fit_emulator(cal.keys, lo, hi, design.theta, y,
+                                                    select_parameters=select_parameters)
     return out
 
 

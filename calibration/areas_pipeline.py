@@ -176,10 +176,12 @@ def refined_boxes(cal: AreaCalibration, emulators: dict[str, Emulator], targets:
 
 
 def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: dict[int, Design],
-            targets: AreaTargets, *, say: Say = _say, quick: bool = False, recovery_scale: float = 0.2
-            ) -> dict[str, Any]:
+            targets: AreaTargets, *, say: Say = _say, quick: bool = False, recovery_scale: float = 0.2,
+            select_parameters: bool = False) -> dict[str, Any]:
     """Every fit and every report, as plain dicts (written to files by `calibrate_areas`). `cal0` states the
-    priors (their widths are measured in its design box); `cals[seed]` is each calibration's final stage."""
+    priors (their widths are measured in its design box); `cals[seed]` is each calibration's final stage.
+    `select_parameters`: emulators that keep only the parameters each statistic depends on (emulator.select), an
+    experiment that made the posterior overconfident (docs/calibration.md); full quadratics by default."""
     seeds = sorted(designs)
     main_seed = seeds[0]
     cal = cals[main_seed]
@@ -187,14 +189,17 @@ def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: di
     kw = {"walkers": 64, "steps": 150, "draws": 300} if quick else {}
     rng = np.random.default_rng(cal.fit.seed)
     t0 = time.monotonic()
-    emus = {s: fit_emulators(cals[s], designs[s], targets) for s in seeds}
+    emus = {s: fit_emulators(cals[s], designs[s], targets, select_parameters=select_parameters) for s in seeds}
     say(f"emulators fitted ({time.monotonic() - t0:.1f} s)")
     emu = emus[main_seed]
     report: dict[str, Any] = {"emulator": {}}
     for arm, e in emu.items():
         report["emulator"][arm] = {"points": e.n_points, "statistics": len(e.names),
                                    "median_cv_r2": float(np.median(e.cv_r2)) if len(e.names) else None,
-                                   "min_cv_r2": float(np.min(e.cv_r2)) if len(e.names) else None}
+                                   "min_cv_r2": float(np.min(e.cv_r2)) if len(e.names) else None,
+                                   "median_error_sd": float(np.median(np.sqrt(e.err_var))) if len(e.names) else None,
+                                   "parameters_kept": ({n: a for n, a in zip(e.names, e.active)}
+                                                       if e.active is not None else None)}
 
     fits: dict[str, Fit] = {}
 
@@ -349,7 +354,8 @@ def _score_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path | None = None,
                     workers: int | None = None, scheduler: str | None = None, fresh: bool = False,
                     seeds: tuple[int, ...] | None = None, limit: int | None = None, quick: bool = False,
-                    recovery_scale: float = 0.2, recheck: int = 0, say: Say = _say) -> dict[str, Path]:
+                    recovery_scale: float = 0.2, recheck: int = 0, select_parameters: bool = False,
+                    say: Say = _say) -> dict[str, Path]:
     """Run (or resume) the designs, then every fit; write the posterior and the reports. Returns what was written.
 
     `out` holds the design files (default results/calibration_areas); `results` is where the reports go (default
@@ -371,8 +377,8 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
         d = load_design(c, p)
         if c.refine is not None:
             boxes = None if fresh else recorded_boxes(c, out)
-            if boxes is None:
-                boxes = refined_boxes(c, fit_emulators(c, d, targets), targets, quick=quick)
+            if boxes is None:  # found with full quadratics, so the design does not depend on the analysis's emulator
+                boxes = refined_boxes(c, fit_emulators(c, d, targets, select_parameters=False), targets, quick=quick)
             say(f"seed {s}: stage 2 over the refined box (" + ", ".join(
                 f"{k.split('.')[-1]} {lo:.3g}-{hi:.3g}" for k, (lo, hi) in boxes.items()) + ")")
             c2 = c.refined(boxes)
@@ -382,7 +388,8 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
         designs[s], cals[s] = d, c
     design_s = time.monotonic() - t0
     t1 = time.monotonic()
-    report = analyse(cal, cals, designs, targets, say=say, quick=quick, recovery_scale=recovery_scale)
+    report = analyse(cal, cals, designs, targets, say=say, quick=quick, recovery_scale=recovery_scale,
+                     select_parameters=select_parameters)
     analysis_s = time.monotonic() - t1
     base = results or cal.path.parent
     fits: dict[str, Fit] = report["_fits"]
@@ -392,7 +399,9 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
             "boxes": {str(s): c.boxes for s, c in cals.items()}, "design_points": {
         str(s): d.size for s, d in designs.items()}, "design_run_seconds": {str(s): d.run_seconds for s, d in
                                                                          designs.items()},
-        "design_wall_seconds": design_s, "analysis_seconds": analysis_s, "scale": cal.scale, "provenance": prov}
+        "design_wall_seconds": design_s, "analysis_seconds": analysis_s, "scale": cal.scale,
+        "emulator_kind": "parameters selected per statistic" if select_parameters else "full quadratic",
+        "provenance": prov}
     written: dict[str, Path] = {}
     from .posterior_io import area_terms_path, write_posterior
 

@@ -125,6 +125,9 @@ def add_commands(subparsers: Any) -> None:
     a.add_argument("--recheck", type=_int("the number of points to recheck", 1, 1000), default=0, metavar="N",
                    help="keep design files made by other code or settings (another hash) if every arm at N of their "
                         "points reruns identically now; without it such files are refused")
+    a.add_argument("--select-parameters", action="store_true",
+                   help="emulators keep, per statistic, only the parameters it depends on (an experiment: it made the "
+                        "posterior overconfident; docs/calibration.md)")
     a.add_argument("--quiet", "-q", action="store_true", help="no progress lines and no summary table")
     a.set_defaults(func=cmd_calibrate_areas)
 
@@ -274,7 +277,7 @@ def cmd_calibrate_areas(args: argparse.Namespace, argv: Sequence[str] | None = N
         written = calibrate_areas(args.calibration, out=Path(args.out) if args.out else None,
                                   results=Path(args.results) if args.results else None, workers=args.workers,
                                   scheduler=args.scheduler, fresh=args.fresh, seeds=seeds, limit=args.points,
-                                  quick=args.quick, recheck=args.recheck,
+                                  quick=args.quick, recheck=args.recheck, select_parameters=args.select_parameters,
                                   say=(lambda s: None) if args.quiet else _say)
     except (CalibrationError, ScenarioError) as exc:
         _error(str(exc))

@@ -30,7 +30,9 @@ UNITS = ("HLE, LE: years at birth (3-year periods; HLE as ONS would publish it f
          "everyone's health, no survey noise); care-home adm.: admissions 65+ per 100,000 aged 65+ "
          "(financial years); delayed transf.: delayed beds a day per 100,000 aged 18+; home 91d: % still at home "
          "91 days after reablement; care quality: share of care homes good or outstanding; savings: GBP m a year "
-         "below the 2010 budget; workforce: council headcount.")
+         "below the starting budget (2010/11's; in a prospective assessment the council's present budget if it gave "
+         "one, else its 2010/11 budget carried forward), negative where spending is above it; workforce: council "
+         "headcount.")
 
 
 def load(path: str, sets: Sequence[tuple[str, str]], source: str = "--set") -> Any:

@@ -151,6 +151,32 @@ def test_emulator_recovers_a_quadratic_and_measures_noise():
     assert e.cv_rmse[e.names.index("noisy")] == pytest.approx(0.3, rel=0.15)
 
 
+def test_emulator_keeps_the_parameters_a_statistic_depends_on():
+    """A noisy statistic of 2 of 6 parameters (noise sd 1, 400 points; seeds 0-5): selection keeps both, its
+    expected value is nearer the truth than the full quadratic's (the noise of 28 coefficients against 6),
+    and its stated error is not below half the true one (selection is optimistic: the experiment in
+    docs/calibration.md found the multi-area posterior overconfident with it, so it is not the default)."""
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        d, n = 6, 400
+        lo, hi = np.zeros(d), np.ones(d)
+        x = rng.random((n, d))
+
+        def f(z):
+            return 2 * z[:, 0] - 1.5 * z[:, 1] ** 2
+
+        y = {"s": f(x) + rng.normal(0, 1.0, n)}
+        xt = rng.random((4000, d))
+        keys = [f"p{i}" for i in range(d)]
+        full = fit_emulator(keys, lo, hi, x, y, select_parameters=False)
+        sel = fit_emulator(keys, lo, hi, x, y, select_parameters=True)
+        rmse = {k: float(np.sqrt(np.mean((e.mean(xt, ["s"])[:, 0] - f(xt)) ** 2))) for k, e in (("full", full),
+                                                                                                 ("sel", sel))}
+        assert {"p0", "p1"} <= set(sel.active[0]), seed
+        assert rmse["sel"] < rmse["full"], (seed, rmse)
+        assert np.sqrt(sel.err_var[0]) >= 0.5 * rmse["sel"], (seed, rmse, sel.err_var)
+
+
 # ----------------------------------------------------------------------------- config
 def test_config_errors_name_file_key_and_line(tmp_path):
     text = AREAS.read_text().replace("    prior: {uniform: [2.2, 2.8]}\n    design: [2.0, 3.0]",
