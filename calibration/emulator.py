@@ -12,10 +12,10 @@ full quadratic in d parameters has 1 + d + d(d+1)/2 terms (136 for 15), and at a
 noisy, so the coefficients' own uncertainty (the run noise s2 times terms / points) is most of the error of the
 expected value for a statistic such as life expectancy, which depends on a few parameters only. Parameters are
 dropped one at a time (all their terms together) while that lowers the estimated error of the expected value,
-max(CV MSE - s2, s2 p / n), where the runs' noise s2 is the full quadratic's residual variance (`select`). A
-dropped parameter's coefficients are zero. On the multi-area design it sharpened life expectancy's emulators but
-chose parameter sets that changed from one period to the next, and the posterior became overconfident (placebos
-and leave-one-area-out coverage got worse): docs/calibration.md.
+max(CV MSE - s2, s2 p / n), where the runs' noise s2 is the full quadratic's residual variance; the periods of one
+series share one set (`select`). A dropped parameter's coefficients are zero. On the multi-area design it sharpened
+life expectancy's emulators, but the posterior became overconfident (placebos and leave-one-area-out coverage got
+worse), chosen per statistic or per series: docs/calibration.md.
 """
 
 from __future__ import annotations
@@ -122,30 +122,39 @@ def _subset_error(noise: float, cv_mse: float, p: int, n: int) -> float:
     return max(cv_mse - noise, noise * p / n)
 
 
-def select(m: _Moments, d: int, y: np.ndarray, ridge: float) -> tuple[frozenset[int], np.ndarray, float, float, float]:
-    """Backward elimination of parameters for one statistic: first each parameter's removal is tried from the
-    full set, then parameters are removed in order of that gain, each kept out only if the error still falls.
-    Returns (active parameters, coefficients on their columns, the runs' noise variance, CV MSE, error variance)."""
-    n = len(y)
+def series_of(name: str) -> str:
+    """The series a statistic belongs to: its name without the period ("hle_male_true[2015-17]" -> "hle_male_true")."""
+    return name.split("[")[0]
+
+
+def select(members: list[tuple[_Moments, np.ndarray]], d: int, ridge: float
+           ) -> tuple[frozenset[int], list[tuple[np.ndarray, float, float, float]]]:
+    """Backward elimination of parameters for one series (its statistics, one per period, share one set, so the
+    choice cannot follow one period's noise): first each parameter's removal is tried from the full set, then
+    parameters are removed in order of that gain, each kept out only if the series' summed error still falls.
+    Returns the active parameters and, per member, (coefficients on their columns, the runs' noise variance, CV
+    MSE, error variance)."""
+    full = feature_columns(d, frozenset(range(d)))
+    noise = [m.fit(full, y, ridge)[1] for m, y in members]
+
+    def evaluate(active: frozenset[int]) -> tuple[float, list[tuple[np.ndarray, float, float, float]]]:
+        cols = feature_columns(d, active)
+        out = []
+        for (m, y), nz in zip(members, noise):
+            c, _, cv = m.fit(cols, y, ridge)
+            out.append((c, nz, cv, _subset_error(nz, cv, len(cols), len(y))))
+        return sum(o[3] for o in out), out
+
     active = frozenset(range(d))
-    cols = feature_columns(d, active)
-    c, noise, cv = m.fit(cols, y, ridge)
-    best = _subset_error(noise, cv, len(cols), n)
-    gains = []
-    for j in range(d):
-        cj = feature_columns(d, active - {j})
-        _, _, cvj = m.fit(cj, y, ridge)
-        gains.append((_subset_error(noise, cvj, len(cj), n) - best, j))
-    for gain, j in sorted(gains):
+    best, fits = evaluate(active)
+    gains = sorted((evaluate(active - {j})[0] - best, j) for j in range(d))
+    for gain, j in gains:
         if gain >= 0 or len(active) == 1:
             break
-        trial = active - {j}
-        tc = feature_columns(d, trial)
-        ct, _, cvt = m.fit(tc, y, ridge)
-        et = _subset_error(noise, cvt, len(tc), n)
-        if et < best:
-            active, cols, c, cv, best = trial, tc, ct, cvt, et
-    return active, c, noise, cv, best
+        total, trial_fits = evaluate(active - {j})
+        if total < best:
+            active, best, fits = active - {j}, total, trial_fits
+    return active, fits
 
 
 def fit_emulator(keys: list[str], lo: np.ndarray, hi: np.ndarray, theta: np.ndarray, y: dict[str, np.ndarray], *,
@@ -160,19 +169,30 @@ def fit_emulator(keys: list[str], lo: np.ndarray, hi: np.ndarray, theta: np.ndar
     rng = np.random.default_rng(seed)
     fold = rng.permutation(n) % folds
     moments: dict[bytes, _Moments] = {}
+    kept = {name: np.isfinite(v) for name, v in y.items() if np.isfinite(v).sum() >= 2 * p}
+    chosen: dict[str, tuple[frozenset[int], np.ndarray, float, float, float]] = {}
+    if select_parameters:
+        groups: dict[str, list[str]] = {}
+        for name in kept:
+            groups.setdefault(series_of(name), []).append(name)
+        for members in groups.values():
+            ms = []
+            for name in members:
+                ok = kept[name]
+                key = np.packbits(ok).tobytes()
+                if key not in moments:
+                    moments[key] = _Moments(f_all[ok], fold[ok], folds)
+                ms.append((moments[key], y[name][ok]))
+            active, fits = select(ms, d, ridge)
+            for name, (c_sel, s2, cv_mse, err) in zip(members, fits):
+                c = np.zeros(p)
+                c[feature_columns(d, active)] = c_sel
+                chosen[name] = (active, c, s2, cv_mse, err)
     names, coefs, rv, ev, cvr, r2, act = [], [], [], [], [], [], []
-    for name, values in y.items():
-        ok = np.isfinite(values)
-        if ok.sum() < 2 * p:
-            continue
-        f, v = f_all[ok], values[ok]
+    for name, ok in kept.items():
+        f, v = f_all[ok], y[name][ok]
         if select_parameters:
-            key = np.packbits(ok).tobytes()
-            if key not in moments:
-                moments[key] = _Moments(f, fold[ok], folds)
-            active, c_sel, s2, cv_mse, err = select(moments[key], d, v, ridge)
-            c = np.zeros(p)
-            c[feature_columns(d, active)] = c_sel
+            active, c, s2, cv_mse, err = chosen[name]
         else:
             active = frozenset(range(d))
             c = _lstsq(f, v, ridge)

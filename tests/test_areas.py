@@ -177,6 +177,20 @@ def test_emulator_keeps_the_parameters_a_statistic_depends_on():
         assert np.sqrt(sel.err_var[0]) >= 0.5 * rmse["sel"], (seed, rmse, sel.err_var)
 
 
+def test_emulator_selection_is_one_for_all_periods_of_a_series():
+    """The periods of one series share one parameter set (a set chosen per period followed each period's noise in
+    the multi-area experiment); another series chooses its own."""
+    rng = np.random.default_rng(7)
+    d, n = 6, 400
+    x = rng.random((n, d))
+    y = {f"s[{t}]": 2 * x[:, 0] + 0.3 * t * x[:, 2] + rng.normal(0, 1.0, n) for t in range(4)}
+    y["other[0]"] = 3 * x[:, 4] + rng.normal(0, 1.0, n)
+    e = fit_emulator([f"p{i}" for i in range(d)], np.zeros(d), np.ones(d), x, y, select_parameters=True)
+    sets = {name: tuple(a) for name, a in zip(e.names, e.active)}
+    assert len({sets[f"s[{t}]"] for t in range(4)}) == 1 and "p0" in sets["s[0]"]
+    assert "p4" in sets["other[0]"] and "p0" not in sets["other[0]"]
+
+
 # ----------------------------------------------------------------------------- config
 def test_config_errors_name_file_key_and_line(tmp_path):
     text = AREAS.read_text().replace("    prior: {uniform: [2.2, 2.8]}\n    design: [2.0, 3.0]",

@@ -1,11 +1,14 @@
 """Experiment: the multi-area calibration with full quadratic emulators against emulators that keep, per statistic,
 only the parameters it depends on (calibration/emulator.py, `select`), on the same design.
 
-Make the two result folders from one design (the second resumes the first's runs and only refits):
+Make the result folders from one design (the later ones resume the first's runs and only refit):
 
     python simulate.py calibrate-areas --results A
     python simulate.py calibrate-areas --select-parameters --results B
-    python calibration/experiments/emulator_selection.py A B
+    python calibration/experiments/emulator_selection.py "full quadratic=A" "parameters selected per series=B"
+
+(The JSON also holds a third analysis, "parameters selected per statistic", made at commit e1917a1, whose
+--select-parameters chose each period's parameters on its own.)
 
 Writes calibration/experiments/emulator_selection.json: for each method, the posterior's width ratios, the Deal's
 effect on true HLE 2017-19, the placebos that exclude zero, the held-out proper scores against persistence, the
@@ -68,11 +71,12 @@ def summary(folder: Path, method: str) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("full", type=Path, help="results folder of calibrate-areas (full quadratics)")
-    ap.add_argument("selected", type=Path, help="results folder of calibrate-areas --select-parameters")
+    ap.add_argument("folders", nargs="+", metavar="LABEL=DIR", help="a label and a calibrate-areas results folder")
     a = ap.parse_args()
-    res = {"what": __doc__.splitlines()[0], "full quadratic": summary(a.full, "full quadratic"),
-           "parameters selected": summary(a.selected, "parameters selected")}
+    res: dict = {"what": __doc__.splitlines()[0]}
+    for item in a.folders:
+        label, _, folder = item.partition("=")
+        res[label] = summary(Path(folder), label)
     path = ROOT / "calibration" / "experiments" / "emulator_selection.json"
     text = json.dumps(res, indent=1) + "\n"
     write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
