@@ -237,7 +237,10 @@ def print_assessment(council: Any, plan: Any, public: dict, scale: float, dest: 
     t.add_row("payback year", next(iter(public["effects"]["payback_year"])), "", "",
               f"{pb['q50'] or 'never'} [{pb['q05'] or 'never'}, {pb['q95'] or 'never'}]", fmt(pb["p_positive"]))
     con.print(t)
-    con.print(UNITS + " Net savings: care savings less the Deal's investment and the council tax forgone, added up "
+    con.print(UNITS + " Here HLE (published) is the model's true HLE plus this council's area term (and, in ONS's "
+              "revised series, that series' offset) plus the survey's noise, the same in both arms: its level can "
+              "differ from the 'true' row's, its difference cannot."
+              " Net savings: care savings less the Deal's investment and the council tax forgone, added up "
               f"from the baseline, 2010/11 prices. NPV: the same flows in {ap['prices']}, discounted at "
               f"{100 * ap['discount_rate']:.1f}% a year to {ap['base_year']}"
               + (f", costs +{100 * ap['optimism_bias']:.0f}% optimism bias" if ap["optimism_bias"] else "")
