@@ -1065,7 +1065,11 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
     L.append("")
     L.append("Deal minus business as usual; *likely range* is the 5-95% interval; *chance of a gain* is the share "
              "of simulations in which the Deal did better, *chance of harm* the share in which it did worse (over "
-             "posterior draws, including those where the Deal's mechanisms have no effect or do harm).")
+             "posterior draws, including those where the Deal's mechanisms have no effect or do harm). With the "
+             "multi-area posterior, healthy life expectancy as it would be published is the model's value in the "
+             "whole population plus this "
+             "council's own area term (and, in ONS's revised series, that series' offset) plus the survey's noise, "
+             "the same in both arms; so the two rows' levels can differ, but not the Deal's change.")
     L.append("")
     L.append("| outcome | period | business as usual | with the Deal | change (likely range) | chance of a gain | "
              "chance of harm |")
