@@ -400,7 +400,7 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
         str(s): d.size for s, d in designs.items()}, "design_run_seconds": {str(s): d.run_seconds for s, d in
                                                                          designs.items()},
         "design_wall_seconds": design_s, "analysis_seconds": analysis_s, "scale": cal.scale,
-        "emulator_kind": "parameters selected per statistic" if select_parameters else "full quadratic",
+        "emulator_kind": "parameters selected per series" if select_parameters else "full quadratic",
         "provenance": prov}
     written: dict[str, Path] = {}
     from .posterior_io import area_terms_path, write_posterior

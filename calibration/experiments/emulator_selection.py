@@ -8,7 +8,8 @@ Make the result folders from one design (the later ones resume the first's runs 
     python calibration/experiments/emulator_selection.py "full quadratic=A" "parameters selected per series=B"
 
 (The JSON also holds a third analysis, "parameters selected per statistic", made at commit e1917a1, whose
---select-parameters chose each period's parameters on its own.)
+--select-parameters chose each period's parameters on its own. Each entry's commit says which code made it; the
+posterior files' own "emulator_kind" label was wrong for the per-series run, made before it was corrected.)
 
 Writes calibration/experiments/emulator_selection.json: for each method, the posterior's width ratios, the Deal's
 effect on true HLE 2017-19, the placebos that exclude zero, the held-out proper scores against persistence, the
@@ -40,7 +41,7 @@ def summary(folder: Path, method: str) -> dict:
     loo = _load(folder, "validation/leave_one_area_out.json")["original"]["summary"]
     rep = _load(folder, "posterior/areas_report.json")
     out = {
-        "emulator": method, "recorded_emulator": post.get("emulator_kind"), "design_points": post["design_points"],
+        "emulator": method, "design_points": post["design_points"],
         "commit": post["provenance"].get("git_commit"), "dirty_tree": post["provenance"].get("git_dirty"),
         "ess": post["diagnostics"]["ess"],
         "width_ratio": {k: round(v["width_ratio"], 3) for k, v in post["widths"].items()},
