@@ -37,9 +37,10 @@ KIND = {"hle_male": "hle", "hle_female": "hle", "le_male": "le", "le_female": "l
         "delayed_transfers_per_100k": "dtoc", "care_quality_good_or_outstanding": "quality"}
 TAU = {"hle": "tau_hle_level", "le": "tau_le_level", "2a2": "tau_2a2_level", "2b1": "tau_2b1_level",
        "dtoc": "tau_dtoc_level"}
-# The simulated statistic a published figure is compared with: HLE's true prevalence (the survey's noise is the
-# published noise below, as in the calibration).
-SIMULATED = {"hle_male": "hle_male_true", "hle_female": "hle_female_true"}
+# The simulated statistic a published figure is compared with: HLE's true prevalence and both from the expected
+# deaths (the survey's and the death counts' noise are the published noise below, as in the calibration).
+SIMULATED = {"hle_male": "hle_male_true", "hle_female": "hle_female_true", "le_male": "le_male_true",
+             "le_female": "le_female_true"}
 
 
 @dataclass(frozen=True)

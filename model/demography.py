@@ -66,6 +66,16 @@ def death(k, age, male, gomp, excess, setting, u):
     return u < x and u < -np.expm1(-x)
 
 
+@njit(cache=True, inline="always")
+def death_probability(k, age, male, gomp, excess, setting):
+    """The same law's probability of dying this month, 1 - exp(-h/12), for the expected deaths the life tables
+    are also computed from (measures.py): what the population's state implies, without the chance of who dies."""
+    base = gomp + k.background + (k.infant if age < 1.0 else 0.0)
+    mult = k.hosp if setting == HOSPITAL else (k.ch if setting == CARE_HOME else 1.0)
+    x = base * mult / 12.0 * np.exp(k.beta * excess + (k.c_m if male else k.c_f))
+    return x * (1.0 - 0.5 * x) if x < 1e-4 else -np.expm1(-x)
+
+
 def set_gompertz(p: MortalityParams, r: Residents, idx) -> None:
     """The Gompertz term for given residents from their age and sex (at creation; ageing updates it)."""
     b = p.gompertz_slope

@@ -8,7 +8,10 @@ financial year. `outcomes()` turns them into the published measures (observation
 Healthy life expectancy comes on two bases: as ONS would publish it (`hle_male`: the simulated survey of
 residents 16+ in private households, other bands imputed as ONS does) and as it truly is in the simulated
 population (`hle_male_true`: everyone's good health each July, no survey), so a reader can see how much of a
-published change would be survey noise. Periods that cannot be measured (too few residents at a tiny scale)
+published change would be survey noise. Life tables come on two bases too: `le_male` from the deaths, as ONS
+counts them, and `le_male_true` (and the true HLE) from the deaths the residents' death probabilities imply
+each month, without the chance of who happens to die: at 5% scale that cuts the run-to-run sd of life
+expectancy about sixfold, and it is what a full-scale population's deaths approach. Periods that cannot be measured (too few residents at a tiny scale)
 are listed in `missing` with the reason.
 """
 
@@ -55,6 +58,7 @@ class Recorder:
         self.rows: dict[str, list] = defaultdict(list)
         self.months: list[int] = []
         self.deaths: dict[int, np.ndarray] = defaultdict(lambda: np.zeros((2, N_BANDS)))
+        self.expected_deaths: dict[int, np.ndarray] = defaultdict(lambda: np.zeros((2, N_BANDS)))
         self.exposure: dict[int, np.ndarray] = {}
         self.good: dict[int, np.ndarray] = {}
         self.resp: dict[int, np.ndarray] = {}
@@ -69,8 +73,10 @@ class Recorder:
         for k, v in values.items():
             self.rows[k].append(v)
 
-    def add_deaths(self, m: int, by_sex_band: np.ndarray) -> None:
+    def add_deaths(self, m: int, by_sex_band: np.ndarray, expected: np.ndarray) -> None:
+        """The month's deaths by sex and band, and the deaths the residents' death probabilities imply."""
         self.deaths[year_of(m)] += by_sex_band
+        self.expected_deaths[year_of(m)] += expected
 
     def mid_year(self, m: int, exposure: np.ndarray, census_good: np.ndarray, s_age: np.ndarray,
                  s_sex: np.ndarray, s_good: np.ndarray, scale_inv: float) -> None:
@@ -98,7 +104,7 @@ class Recorder:
     def outcomes(self, scale: float) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {k: {} for k in (
             "hle_male", "hle_female", "hle_male_true", "hle_female_true", "le_male", "le_female",
-            "hle_male_se", "hle_female_se",
+            "le_male_true", "le_female_true", "hle_male_se", "hle_female_se",
             "care_home_admissions_65plus_per_100k", "still_at_home_91d_pct", "delayed_transfers_per_100k",
             "care_quality_good_or_outstanding", "cumulative_savings_gbp_m", "workforce")}
         years = self.complete_years()
@@ -106,6 +112,7 @@ class Recorder:
             if y + 1 in years and y + 2 in years:
                 lab = obs.three_year_label(y)
                 d = sum(self.deaths.get(y + i, np.zeros((2, N_BANDS))) for i in range(3)) / scale
+                de = sum(self.expected_deaths.get(y + i, np.zeros((2, N_BANDS))) for i in range(3)) / scale
                 e = obs.pool_years(self.exposure, y)
                 g = obs.pool_years(self.good, y)
                 n = obs.pool_years(self.resp, y)
@@ -113,18 +120,23 @@ class Recorder:
                 cp = obs.pool_years(self.census_pop, y)
                 for s, name in ((1, "male"), (0, "female")):
                     res, why = sullivan_robust(d[s], e[s], g[s], n[s], cg[s], cp[s])
-                    true, why_true = sullivan_robust(d[s], e[s], cg[s], cp[s])
+                    published_le, why_le = sullivan_robust(d[s], e[s], cg[s], cp[s])
+                    true, why_true = sullivan_robust(de[s], e[s], cg[s], cp[s])
                     if res is None:  # too few people to measure (tiny --scale): reported as missing
                         self.missing.setdefault(f"hle_{name}", {})[lab] = why
                     else:
                         out[f"hle_{name}"][lab] = round(float(res["hle"]), 3)
                         out[f"hle_{name}_se"][lab] = round(float(res["hle_se"]), 3)
+                    if published_le is None:
+                        self.missing.setdefault(f"le_{name}", {})[lab] = why_le
+                    else:
+                        out[f"le_{name}"][lab] = round(float(published_le["le"]), 3)
                     if true is None:
                         self.missing.setdefault(f"hle_{name}_true", {})[lab] = why_true
-                        self.missing.setdefault(f"le_{name}", {})[lab] = why_true
+                        self.missing.setdefault(f"le_{name}_true", {})[lab] = why_true
                     else:
                         out[f"hle_{name}_true"][lab] = round(float(true["hle"]), 3)
-                        out[f"le_{name}"][lab] = round(float(true["le"]), 3)
+                        out[f"le_{name}_true"][lab] = round(float(true["le"]), 3)
         for fy in self.complete_fys():
             lab = fy_label(fy)
             f = {k: v.get(fy, 0.0) for k, v in self.fy.items()}

@@ -47,13 +47,18 @@ _Y = "years"
 REGISTRY: dict[str, Outcome] = {o.name: o for o in (
     Outcome("hle_male", "three_year", "healthy life expectancy, men", _Y, "HLE male", +1, 0.0, 120.0),
     Outcome("hle_female", "three_year", "healthy life expectancy, women", _Y, "HLE female", +1, 0.0, 120.0),
-    Outcome("hle_male_true", "three_year", "healthy life expectancy, men, in the whole population (no survey noise)",
+    Outcome("hle_male_true", "three_year", "healthy life expectancy, men, in the whole population (no survey noise, no chance in who dies)",
             _Y, "HLE male, true", +1, 0.0, 120.0),
     Outcome("hle_female_true", "three_year",
-            "healthy life expectancy, women, in the whole population (no survey noise)", _Y, "HLE female, true", +1,
+            "healthy life expectancy, women, in the whole population (no survey noise, no chance in who "
+            "dies)", _Y, "HLE female, true", +1,
             0.0, 120.0),
     Outcome("le_male", "three_year", "life expectancy, men", _Y, "LE male", +1, 0.0, 120.0),
     Outcome("le_female", "three_year", "life expectancy, women", _Y, "LE female", +1, 0.0, 120.0),
+    Outcome("le_male_true", "three_year", "life expectancy, men, from the residents' death probabilities (no chance "
+            "in who dies)", _Y, "LE male, true", +1, 0.0, 120.0),
+    Outcome("le_female_true", "three_year", "life expectancy, women, from the residents' death probabilities (no "
+            "chance in who dies)", _Y, "LE female, true", +1, 0.0, 120.0),
     Outcome("hle_male_se", "three_year", "standard error of the survey's HLE, men", _Y, "HLE male s.e.", 0, 0.0),
     Outcome("hle_female_se", "three_year", "standard error of the survey's HLE, women", _Y, "HLE female s.e.", 0, 0.0),
     Outcome("care_home_admissions_65plus_per_100k", "financial_year", "care-home admissions of people 65+",

@@ -176,7 +176,7 @@ def inpatients_first(idx, n0, m, c, keys, tk, trust_by_area, sk, citizen, room, 
 
 
 def _month_pass(n, n0, c, m, keys, tk, trust_by_area, sk, citizen, room, gone, gi, hk, hospk, fk, staff_sb, staff_offset, staff_count, uptake, reab_months, w_reab, ck, dk, tallyk,
-               counts, deaths, demand, follow_up, admitted, acc, pa, tfa, mem, vol):
+               counts, deaths, expected_deaths, demand, follow_up, admitted, acc, pa, tfa, mem, vol):
     """Steps 3 and 5-11 and the tally for every resident, in blocks run in parallel."""
     alive, sex, age, area, dep, u, gomp, prot, eta = c.alive, c.sex, c.age, c.area, c.dep, c.u, c.gomp, c.prot, c.eta
     connect, group, volunteer, trust, setting, prev_setting = (c.connect, c.group, c.volunteer, c.trust,
@@ -272,6 +272,7 @@ def _month_pass(n, n0, c, m, keys, tk, trust_by_area, sk, citizen, room, gone, g
                 cnt[C_CARE_HOME] += 1
             setting[i] = s
             # 11. demography: death, then ageing
+            expected_deaths[b, sex[i], band(ag)] += dg.death_probability(dk, ag, male, gomp[i], ex, s)
             if dg.death(dk, ag, male, gomp[i], ex, s, u01(keys[15], rid)):
                 alive[i] = False
                 group[i] = -1

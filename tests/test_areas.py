@@ -303,7 +303,7 @@ def test_tiny_multi_area_calibration(tmp_path):
     for area, a in loao["areas"].items():
         assert [b["stat"] for b in a["baseline"]] == ["hle_male_true[2009-11]", "hle_female_true[2009-11]"]
         assert {r["stat"] for r in a["rows"]} >= {"hle_male_true[2015-17]", "hle_female_true[2017-19]",
-                                                  "le_male[2017-19]"}
+                                                  "le_male_true[2017-19]"}
         assert all(r["area"] == area and r["model"]["width90"] >= 0 for r in a["rows"])
         assert all("persistence" in r for r in a["rows"] if r["stat"].startswith("hle_"))  # 2009-11 carried forward
     cells = loao["summary"]["hle_2015_17_and_2017_19"]
