@@ -36,6 +36,8 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 30_000
+# A caption's last month once play has passed the first financial year (2009/10)
+PAST_FIRST_FY = re.compile(r"up to (2010-(0[4-9]|1[0-2])|20(1[1-9]|2\d))")
 CHARTS = ("hle", "care_home", "delays", "staff", "groups", "volunteers", "money")
 
 
@@ -188,12 +190,20 @@ def test_explore_step_and_charts_draw(page):
     first_results = time.perf_counter() - t0
     first_step = time.perf_counter() - t1
     assert "2 simulated values" in _caption(page, "staff")   # two series, one month
+    # Redraw every 4 months while playing (the slider moved by keyboard, one step a key): a redraw of the seven
+    # charts costs about 100 times a month's step at this scale, so on a loaded 2-core machine sixteen of them
+    # outlasted the wait below (CI, 2026-12-02); four are enough to see the charts move.
+    every = page.page.locator(".v-input", has_text="Months between redraws").locator("[role=slider]").first
+    every.focus()
+    for _ in range(3):
+        every.press("ArrowRight")
+    expect(every).to_have_attribute("aria-valuenow", "4")
+    page.page.wait_for_timeout(500)  # the new value reaches the server before play starts
     # Play past the first financial year (2009/10), then pause: every chart has simulated values.
     page.page.get_by_role("button", name="▶").click()
-    # Waits for the event (16 months drawn), however long a loaded machine takes: nothing here is timed.
+    # Waits for the event (month 17 drawn), however long a loaded machine takes: nothing here is timed.
     try:
-        page.page.locator(".dealsim-caption-staff", has_text=re.compile(r"up to 2010-(0[4-9]|1[0-2])")).wait_for(
-            timeout=120_000)
+        page.page.locator(".dealsim-caption-staff", has_text=PAST_FIRST_FY).wait_for(timeout=120_000)
     except Exception:
         page.shot("explore_play_failed")
         raise
@@ -206,7 +216,7 @@ def test_explore_step_and_charts_draw(page):
     assert after != before, "the staff chart did not redraw after stepping"
     for key in CHARTS:
         # A loaded machine may still be drawing the last month's charts when the pause lands: wait for each.
-        page.page.locator(f".dealsim-caption-{key}", has_text="up to 2010-").wait_for(timeout=120_000)
+        page.page.locator(f".dealsim-caption-{key}", has_text=PAST_FIRST_FY).wait_for(timeout=120_000)
         caption = _caption(page, key)
         if key != "hle":  # healthy life expectancy needs three complete years (2009-11)
             assert " 0 simulated values" not in caption, caption
