@@ -90,6 +90,26 @@ def test_explore_page_steps_the_model_and_redraws():
     assert "month 0 of 204" in _text(rc, "dealsim-month")
 
 
+def test_a_chart_is_drawn_again_only_when_its_points_change(monkeypatch):
+    """A step draws again the charts with monthly points (five) but not those of yearly or 3-year figures that
+    the month did not complete (HLE, care-home admissions): drawing is most of what a step costs the app."""
+    from matplotlib.figure import Figure
+
+    from webapp.pages import ExplorePage
+
+    drawn: list[str] = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (drawn.append(fig.axes[0].get_title()),
+                                                                 save(fig, *a, **k))[1])
+    box, rc = solara.render(_in_app(ExplorePage), handle_error=False)
+    assert len(drawn) == len(CHARTS)
+    for _ in range(3):
+        drawn.clear()
+        rc.find(v.Btn, children=["Step"]).widget.click()
+        assert len(drawn) == 5, drawn
+        assert not any("healthy life" in t.lower() or "care-home" in t.lower() for t in drawn), drawn
+
+
 def test_assess_page_shows_validation_next_to_the_field_and_recovers():
     from webapp.pages import AssessPage
 
