@@ -9,10 +9,12 @@ Healthy life expectancy comes on two bases: as ONS would publish it (`hle_male`:
 residents 16+ in private households, other bands imputed as ONS does) and as it truly is in the simulated
 population (`hle_male_true`: everyone's good health each July, no survey), so a reader can see how much of a
 published change would be survey noise. Life tables come on two bases too: `le_male` from the deaths, as ONS
-counts them, and `le_male_true` (and the true HLE) from the deaths the residents' death probabilities imply
-each month, without the chance of who happens to die: at 5% scale that cuts the run-to-run sd of life
-expectancy about sixfold, and it is what a full-scale population's deaths approach. Periods that cannot be measured (too few residents at a tiny scale)
-are listed in `missing` with the reason.
+counts them, and `le_male_true` (and the true HLE) from the expected deaths: the deaths the mid-year
+population's own hazards imply over the year (twelve times each July resident's death probability that month,
+the central death rate a life table estimates), without the chance of who happens to die. At 5% scale that
+cuts the run-to-run sd of life expectancy about sixfold, and it is what a full-scale population's deaths
+approach. Periods that cannot be measured (too few residents at a tiny scale) are listed in `missing` with the
+reason.
 """
 
 from __future__ import annotations
@@ -73,16 +75,17 @@ class Recorder:
         for k, v in values.items():
             self.rows[k].append(v)
 
-    def add_deaths(self, m: int, by_sex_band: np.ndarray, expected: np.ndarray) -> None:
-        """The month's deaths by sex and band, and the deaths the residents' death probabilities imply."""
+    def add_deaths(self, m: int, by_sex_band: np.ndarray) -> None:
+        """The month's deaths by sex and band."""
         self.deaths[year_of(m)] += by_sex_band
-        self.expected_deaths[year_of(m)] += expected
 
-    def mid_year(self, m: int, exposure: np.ndarray, census_good: np.ndarray, s_age: np.ndarray,
-                 s_sex: np.ndarray, s_good: np.ndarray, scale_inv: float) -> None:
+    def mid_year(self, m: int, exposure: np.ndarray, census_good: np.ndarray, expected: np.ndarray,
+                 s_age: np.ndarray, s_sex: np.ndarray, s_good: np.ndarray, scale_inv: float) -> None:
         """July: exposure (mid-year population by sex and band, full scale), the whole population's good
-        health by sex and band (the model's census, and the truth), and the survey's respondents."""
+        health by sex and band (the model's census, and the truth), the year's deaths the mid-year population's
+        hazards imply (model scale, like the deaths), and the survey's respondents."""
         y = year_of(m)
+        self.expected_deaths[y] = expected.astype(float)
         self.exposure[y] = exposure * scale_inv
         self.census_pop[y] = exposure.astype(float)
         self.census_good[y] = census_good.astype(float)

@@ -284,7 +284,6 @@ class DealModel(mesa.Model):
         staff_sb, staff_offset, staff_count = by_area(staff, A)
         counts = np.zeros((blocks, ps.N_COUNTS + 1), np.int64)
         deaths = np.zeros((blocks, 2, ps.N_BANDS), np.int64)
-        expected_deaths = np.zeros((blocks, 2, ps.N_BANDS), np.float64)
         demand = np.zeros((blocks, A), np.int64)
         follow_up = np.empty(blocks * ps.BLOCK, np.int64)
         admitted = np.empty(blocks * ps.BLOCK, np.int64)
@@ -293,7 +292,7 @@ class DealModel(mesa.Model):
         ps.month_pass(n, self.n0, c, m, keys, *a_args, hk, fd.constants(s.front_door), staff_sb, staff_offset,
                       staff_count, s.community.referral_uptake, s.hospital.reablement_months, s.health.w_reablement,
                       cm.constants(s.care_market, s.front_door, s.hospital),
-                      dg.constants(s.mortality, ctx.hazard_male, ctx.hazard_female), tkk, counts, deaths, expected_deaths, demand,
+                      dg.constants(s.mortality, ctx.hazard_male, ctx.hazard_female), tkk, counts, deaths, demand,
                       follow_up, admitted, *tally)
         self.inpatients = _gather(admitted, counts[:, ps.C_INPATIENTS])
         cnt = counts.sum(axis=0)
@@ -312,7 +311,7 @@ class DealModel(mesa.Model):
         self.quality = cm.step_quality(s.care_market, self.quality, qt)
         # 11. deaths recorded; births and migration
         if record:
-            self.recorder.add_deaths(m, deaths.sum(axis=0).astype(float), expected_deaths.sum(axis=0))
+            self.recorder.add_deaths(m, deaths.sum(axis=0).astype(float))
         pop_now = int(round(tally[0][:, 0].sum()))
         new, births, gone_out = dg.newcomers(s.population, s.mortality, s.trust, s.social, r, self.places, self.keys,
                                              m, pop_now)

@@ -11,8 +11,8 @@ by memory bandwidth, not arithmetic, so a month reads every resident's columns o
   the pass  every other resident goes through steps 3-7, then everyone through 8-11: hospital discharge,
           then admissions; the front door (contact, practitioner, path, referral); reablement ends; home-care
           moves; care-home placements; death; ageing; and the month's tally
-  July    the mid-year population, the whole population's good health (census and truth) and the
-          survey frame (mid_year)
+  July    the mid-year population, the whole population's good health (census and truth), the deaths
+          their hazards imply (the life tables' expected deaths) and the survey frame (mid_year)
 
 A resident's rules read only that resident's columns and quantities fixed for the month (levers, last
 month's pressure and quality, the group index, the staff's practice), so the fused order gives the same
@@ -176,7 +176,7 @@ def inpatients_first(idx, n0, m, c, keys, tk, trust_by_area, sk, citizen, room, 
 
 
 def _month_pass(n, n0, c, m, keys, tk, trust_by_area, sk, citizen, room, gone, gi, hk, hospk, fk, staff_sb, staff_offset, staff_count, uptake, reab_months, w_reab, ck, dk, tallyk,
-               counts, deaths, expected_deaths, demand, follow_up, admitted, acc, pa, tfa, mem, vol):
+               counts, deaths, demand, follow_up, admitted, acc, pa, tfa, mem, vol):
     """Steps 3 and 5-11 and the tally for every resident, in blocks run in parallel."""
     alive, sex, age, area, dep, u, gomp, prot, eta = c.alive, c.sex, c.age, c.area, c.dep, c.u, c.gomp, c.prot, c.eta
     connect, group, volunteer, trust, setting, prev_setting = (c.connect, c.group, c.volunteer, c.trust,
@@ -272,7 +272,6 @@ def _month_pass(n, n0, c, m, keys, tk, trust_by_area, sk, citizen, room, gone, g
                 cnt[C_CARE_HOME] += 1
             setting[i] = s
             # 11. demography: death, then ageing
-            expected_deaths[b, sex[i], band(ag)] += dg.death_probability(dk, ag, male, gomp[i], ex, s)
             if dg.death(dk, ag, male, gomp[i], ex, s, u01(keys[15], rid)):
                 alive[i] = False
                 group[i] = -1
@@ -326,10 +325,12 @@ def tally_all(n, c, tk, acc, pa, tfa, mem, vol):
         _tally_into(idx[c.alive[idx]], b, 1, c, tk, acc, pa, tfa, mem, vol)
 
 
-def _mid_year(n, c, tk, survey_min_age, exposure, good, frame):
-    """July: the living by sex and band, those in good health, and the survey frame (residents of private
-    households, home or home with care, aged survey_min_age and over)."""
-    alive, sex, age, dep, u, prot, setting = c.alive, c.sex, c.age, c.dep, c.u, c.prot, c.setting
+def _mid_year(n, c, tk, dk, survey_min_age, exposure, good, expected, frame):
+    """July: the living by sex and band, those in good health, the deaths their own hazards imply over a year
+    (twelve times this month's death probability: the central death rate the life table wants, without the
+    chance of who dies), and the survey frame (residents of private households, home or home with care, aged
+    survey_min_age and over)."""
+    alive, sex, age, dep, u, prot, setting, gomp = c.alive, c.sex, c.age, c.dep, c.u, c.prot, c.setting, c.gomp
     for b in prange((n + BLOCK - 1) // BLOCK):
         for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
             if not alive[i]:
@@ -340,6 +341,8 @@ def _mid_year(n, c, tk, survey_min_age, exposure, good, frame):
             bd = band(a)
             exposure[b, s, bd] += 1
             good[b, s, bd] += hl.good(tk, a, dep[i], u[i], prot[i], s == 1)
+            ex = tk.dep_eff * (dep[i] - 0.5) + tk.shift + u[i] - prot[i]  # as health.levels
+            expected[b, s, bd] += 12.0 * dg.death_probability(dk, a, s == 1, gomp[i], ex, setting[i])
             frame[i] = a >= survey_min_age and (setting[i] == HOME or setting[i] == HOME_CARE)
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from . import demography as dg
 from . import health as H
 from . import passes as ps
 from .calendar import year_of
+from .context import context_at
 from .rng import uniforms
 
 SURVEY_MIN_AGE = 16.0  # the Annual Population Survey's frame: residents of private households aged 16+
@@ -33,15 +35,18 @@ def survey_copies(scale: float, residents: int, respondents: int) -> int:
 
 
 def mid_year(model: mesa.Model, m: int, tkk: ps.TallyK) -> np.ndarray:
-    """July: exposure by sex and band, the whole population's good health, and the survey; hands them to the
-    model's recorder and returns the respondents (resident indices)."""
+    """July: exposure by sex and band, the whole population's good health, the deaths the living's hazards imply
+    over the year, and the survey; hands them to the model's recorder and returns the respondents (indices)."""
     r = model.residents
     n = r.n
     blocks = ps.n_blocks(n)
     exposure = np.zeros((blocks, 2, ps.N_BANDS))
     good = np.zeros((blocks, 2, ps.N_BANDS))
+    expected = np.zeros((blocks, 2, ps.N_BANDS))
     frame = np.empty(n, np.bool_)
-    ps.mid_year(n, ps.cols(r), tkk, SURVEY_MIN_AGE, exposure, good, frame)
+    ctx = context_at(model.sc.context, m, model.start)
+    dk = dg.constants(model.sc.mortality, ctx.hazard_male, ctx.hazard_female)
+    ps.mid_year(n, ps.cols(r), tkk, dk, SURVEY_MIN_AGE, exposure, good, expected, frame)
     elig = np.flatnonzero(frame)
     ns = model.sc.observation.survey_per_year
     copies = survey_copies(model.scale, model.n0, ns)
@@ -49,6 +54,6 @@ def mid_year(model: mesa.Model, m: int, tkk: ps.TallyK) -> np.ndarray:
     u = uniforms(model.keys.month("survey", "pick", year_of(m)), ids)
     pos = np.argpartition(u, ns - 1)[:ns] if ns < u.size else np.arange(u.size)
     pick = elig[np.sort(pos) // copies]
-    model.recorder.mid_year(m, exposure.sum(axis=0), good.sum(axis=0), r.age[pick], r.sex[pick],
+    model.recorder.mid_year(m, exposure.sum(axis=0), good.sum(axis=0), expected.sum(axis=0), r.age[pick], r.sex[pick],
                             H.good_health(model.sc.health, r, tkk.shift, pick), model.scale_inv)
     return pick

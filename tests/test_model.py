@@ -284,10 +284,10 @@ def test_common_random_numbers_tighten_the_deals_effect(effects):
 
 
 def test_expected_deaths_match_the_deaths_and_steady_life_expectancy(effects):
-    """The life tables' expected deaths (each resident's death probability each month) are the deaths' own
-    expectation, so the true basis keeps the level and loses the chance of who dies: over the 12 no-Deal runs at
-    scale 0.05, life expectancy from the expected deaths varies at least 3 times less (sd) than from the deaths
-    (measured 0.92 against 0.15 years for England, men), and the two agree within 4 standard errors of their
+    """The life tables' expected deaths (twelve times the July population's monthly death probabilities) are the
+    deaths' own expectation, so the true basis keeps the level and loses the chance of who dies: over the 12
+    no-Deal runs at scale 0.05, life expectancy from the expected deaths varies at least 3 times less (sd) than
+    from the deaths (measured 0.97 against 0.16 years for England, men), and the two agree within 4 standard errors of their
     mean difference plus 0.3 years (small populations bias the death-count life table upwards: +0.2 here)."""
     for sex in ("male", "female"):
         le = np.array([b[f"le_{sex}"]["2015-17"] for _, b in effects])
@@ -299,7 +299,8 @@ def test_expected_deaths_match_the_deaths_and_steady_life_expectancy(effects):
 
 def test_expected_deaths_sum_to_the_deaths():
     """Over 2009-2025 at scale 0.1 the deaths counted (about 3,000 a sex) lie within 4 Poisson standard deviations
-    of the sum of the residents' monthly death probabilities, for each sex and for the 85+ bands alone."""
+    of the expected deaths (twelve times each July's monthly death probabilities), for each sex and for the 85+
+    bands alone."""
     m = DealModel(scenario("wigan_no_deal.yaml"), seed=3, scale=0.1).run()
     rec = m.recorder
     d = sum(rec.deaths.values())
