@@ -7,6 +7,9 @@ committed posterior's SD (its 90% width / 3.29).
 
     python calibration/experiments/rerun.py --design DIR --results DIR [--seed 1]
 
+The design runs are compared only where the committed calibration's are on this machine (results/calibration_areas;
+results/ is not in git); the answers are always compared.
+
 Prints a summary and writes calibration/experiments/rerun.json.
 """
 
@@ -34,8 +37,11 @@ def _runs(path: Path) -> tuple[dict[str, Any], dict[tuple[int, str], Any]]:
     return head, {(d["j"], d["arm"]): d["stats"] for d in map(json.loads, lines[1:])}
 
 
-def designs(fresh: Path, seed: int) -> dict[str, Any]:
-    """How many design runs of each stage are identical, line by line, in the two folders."""
+def designs(fresh: Path, seed: int) -> dict[str, Any] | None:
+    """How many design runs of each stage are identical, line by line, in the two folders; None when the committed
+    calibration's design runs are not on this machine (they are not in git: results/ is ignored)."""
+    if not (COMMITTED_DESIGN / f"design_seed{seed}.jsonl").exists():
+        return None
     out: dict[str, Any] = {}
     for stage, name in (("stage 1", f"design_seed{seed}.jsonl"), ("stage 2", f"design_seed{seed}_stage2.jsonl")):
         ha, a = _runs(COMMITTED_DESIGN / name)
@@ -74,7 +80,9 @@ def main() -> int:
                         "analysis_seconds": prov.get("analysis_seconds")},
               "designs": designs(fresh_design, a.seed), **answers(fresh)}
     write_json(ROOT / "calibration" / "experiments" / "rerun.json", report)
-    for stage, d in report["designs"].items():
+    if report["designs"] is None:
+        print(f"design runs not compared: {COMMITTED_DESIGN} does not hold the committed calibration's runs")
+    for stage, d in (report["designs"] or {}).items():
         print(f"{stage}: {d['runs_identical']} of {d['runs_compared']} runs identical (same design: {d['same_design']})")
     for series in ("original", "revised"):
         print(f"{series} series: the Deal's effect, committed -> rerun (median [90%])")
