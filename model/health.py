@@ -57,10 +57,16 @@ def resident_month(k, u, prot, connect, volunteer, member, home_care, trust, cit
 
 
 @njit(cache=True, inline="always")
+def excess(k, u, prot, dep):
+    """Frailty relative to the age norm, which drives mortality (k: any constants with dep_eff and shift)."""
+    return k.dep_eff * (dep - 0.5) + k.shift + u - prot
+
+
+@njit(cache=True, inline="always")
 def levels(k, u, prot, age, dep, male):
     """(excess, gap, need, care-home level): excess is frailty relative to the age norm (drives mortality),
     gap is frailty minus the good-health threshold (drives admissions; need and care-home level are margins)."""
-    ex = k.dep_eff * (dep - 0.5) + k.shift + u - prot
+    ex = excess(k, u, prot, dep)
     gap = age * k.slope + ex - (k.thr_m if male else k.thr_f)
     return ex, gap, gap > k.need_m, (gap > k.ch_m) and (age >= k.ch_age)
 

@@ -91,6 +91,7 @@ class MonthFlows:
     m: int
     fy: int
     tkk: ps.TallyK                  # the month's tally constants (the survey reads them)
+    death_k: dg.DeathK              # the month's mortality constants (July's expected deaths read them)
     totals: dict[str, float]        # sums over the living (Tally.totals)
     counts: np.ndarray              # the month pass's event counts (passes.C_*)
     delayed_bed_days: float
@@ -289,10 +290,11 @@ class DealModel(mesa.Model):
         admitted = np.empty(blocks * ps.BLOCK, np.int64)
         tally = self._tally_arrays(blocks)
         tkk = self._tally_k(ctx.frailty_shift)
+        dk = dg.constants(s.mortality, ctx.hazard_male, ctx.hazard_female)
         ps.month_pass(n, self.n0, c, m, keys, *a_args, hk, fd.constants(s.front_door), staff_sb, staff_offset,
                       staff_count, s.community.referral_uptake, s.hospital.reablement_months, s.health.w_reablement,
                       cm.constants(s.care_market, s.front_door, s.hospital),
-                      dg.constants(s.mortality, ctx.hazard_male, ctx.hazard_female), tkk, counts, deaths, demand,
+                      dk, tkk, counts, deaths, demand,
                       follow_up, admitted, *tally)
         self.inpatients = _gather(admitted, counts[:, ps.C_INPATIENTS])
         cnt = counts.sum(axis=0)
@@ -338,7 +340,7 @@ class DealModel(mesa.Model):
         if record and self.tracked:
             self._track_month(m)
         if record:
-            self._record(MonthFlows(m, fy, tkk, agg, cnt, delayed_bed_days, births, migrants, lev, fin))
+            self._record(MonthFlows(m, fy, tkk, dk, agg, cnt, delayed_bed_days, births, migrants, lev, fin))
         self.m += 1
 
     def _record(self, f: MonthFlows) -> None:
@@ -354,7 +356,7 @@ class DealModel(mesa.Model):
         acc["days"][fy] += days_in_month(m)
         if month_of(m) == 7:
             y = year_of(m)
-            self.last_survey = survey.mid_year(self, m, tkk)
+            self.last_survey = survey.mid_year(self, m, tkk, f.death_k)
             acc["pop65"][fy] = pop65 * k
             acc["pop18"][fy] = pop18 * k
             rec.annual["care_quality"][y] = self.quality

@@ -341,7 +341,7 @@ def _mid_year(n, c, tk, dk, survey_min_age, exposure, good, expected, frame):
             bd = band(a)
             exposure[b, s, bd] += 1
             good[b, s, bd] += hl.good(tk, a, dep[i], u[i], prot[i], s == 1)
-            ex = tk.dep_eff * (dep[i] - 0.5) + tk.shift + u[i] - prot[i]  # as health.levels
+            ex = hl.excess(tk, u[i], prot[i], dep[i])
             expected[b, s, bd] += 12.0 * dg.death_probability(dk, a, s == 1, gomp[i], ex, setting[i])
             frame[i] = a >= survey_min_age and (setting[i] == HOME or setting[i] == HOME_CARE)
 

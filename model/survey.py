@@ -19,7 +19,6 @@ from . import demography as dg
 from . import health as H
 from . import passes as ps
 from .calendar import year_of
-from .context import context_at
 from .rng import uniforms
 
 SURVEY_MIN_AGE = 16.0  # the Annual Population Survey's frame: residents of private households aged 16+
@@ -34,9 +33,10 @@ def survey_copies(scale: float, residents: int, respondents: int) -> int:
     return int(min(MAX_SURVEY_COPIES, max(1, round(1.0 / scale)), max(1, need)))
 
 
-def mid_year(model: mesa.Model, m: int, tkk: ps.TallyK) -> np.ndarray:
+def mid_year(model: mesa.Model, m: int, tkk: ps.TallyK, dk: dg.DeathK) -> np.ndarray:
     """July: exposure by sex and band, the whole population's good health, the deaths the living's hazards imply
-    over the year, and the survey; hands them to the model's recorder and returns the respondents (indices)."""
+    over the year (dk: the month's mortality constants), and the survey; hands them to the model's recorder and
+    returns the respondents (indices)."""
     r = model.residents
     n = r.n
     blocks = ps.n_blocks(n)
@@ -44,8 +44,6 @@ def mid_year(model: mesa.Model, m: int, tkk: ps.TallyK) -> np.ndarray:
     good = np.zeros((blocks, 2, ps.N_BANDS))
     expected = np.zeros((blocks, 2, ps.N_BANDS))
     frame = np.empty(n, np.bool_)
-    ctx = context_at(model.sc.context, m, model.start)
-    dk = dg.constants(model.sc.mortality, ctx.hazard_male, ctx.hazard_female)
     ps.mid_year(n, ps.cols(r), tkk, dk, SURVEY_MIN_AGE, exposure, good, expected, frame)
     elig = np.flatnonzero(frame)
     ns = model.sc.observation.survey_per_year
