@@ -6,7 +6,9 @@ their context by an area level per outcome (and, for HLE, a trend), whose spread
 simulated figures plus its own area terms plus the published statistic's noise. Its area terms start from the
 spread the calibration found and are conditioned on whatever baseline figures the council supplied (a baseline
 HLE or LE, with its published noise and the simulator's own noise at the assessment's scale), never set equal to
-one noisy figure. With no baseline figure the term is drawn from that spread: an honest "we do not know".
+one noisy figure. With no baseline figure the term is drawn from that spread: an honest "we do not know". HLE also
+carries the boroughs' common trend beyond England's (`trend_hle_boroughs`, fitted on Wigan and the controls):
+a council is assessed as one more borough of that comparison group.
 
 Each draw of the posterior carries its own spreads (`calibration/posterior/areas_area_terms.csv`, row by row with
 `areas.csv`); both arms get the same terms, so the Deal's effect is the model's, as in the calibration.
@@ -103,6 +105,8 @@ def published(name: str, period: str, bau: np.ndarray, deal: np.ndarray, terms: 
         zb, zd = zb[ok], zd[ok]
         offset = (th.get("offset_2b1", 0.0) if kind == "2b1" else
                   th.get("offset_hle_revised", 0.0) if kind == "hle" and revised else 0.0)
+        # The boroughs' common HLE trend beyond England's (a council is assessed as one more borough).
+        boroughs = th.get("trend_hle_boroughs", 0.0) if kind == "hle" else 0.0
         tau2 = th.get(TAU[kind], 0.0) ** 2 if kind in TAU else 0.0
         trend2 = th.get("tau_hle_trend", 0.0) ** 2 if kind == "hle" else 0.0
         # The area's term at this period, c = level + trend x (t - T0)/10, and at the baseline, d's part; given the
@@ -117,7 +121,7 @@ def published(name: str, period: str, bau: np.ndarray, deal: np.ndarray, terms: 
                 # The model's expected baseline is the mean of this draw's seeds, with its own sampling error.
                 sim_var = float(np.var(z0, ddof=1)) / z0.size if z0.size > 1 else 0.0
                 s2 = float(_noise_var(kind, np.array([z0.mean()]), th, pop65, noise)[0]) + sim_var
-                d = float(transform(kind, baseline)) - float(z0.mean()) - offset
+                d = float(transform(kind, baseline)) - float(z0.mean()) - offset - boroughs * a
                 var_d = tau2 + trend2 * a * a + s2
                 cov = tau2 + trend2 * a * b
                 mean, var = cov / var_d * d, var - cov * cov / var_d
@@ -129,7 +133,7 @@ def published(name: str, period: str, bau: np.ndarray, deal: np.ndarray, terms: 
         e = rng.standard_normal(size)
         for z, out in ((zb, out_b), (zd, out_d)):
             nv = _noise_var(kind, z, th, pop65, noise)
-            out.append(untransform(kind, z[:, None] + offset + term + np.sqrt(nv)[:, None] * e).ravel())
+            out.append(untransform(kind, z[:, None] + offset + boroughs * b + term + np.sqrt(nv)[:, None] * e).ravel())
     # The area term at the baseline period: its mean over draws and a 90% interval that mixes the draws.
     lv, ls = np.array(levels), np.array(level_sd)
     mix = (lv[:, None] + ls[:, None] * rng.standard_normal((lv.size, 200))).ravel() if lv.size else lv

@@ -19,8 +19,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from scipy import stats
 
-
 from .config import CalibrationError, read_settings, referenced_file
+from .likelihood import HYPER as HYPER_NAMES, OFFSETS as OFFSET_NAMES
 
 __all__ = ["AreaPrior", "Arm", "AreaCalibration", "load_area_calibration"]
 
@@ -150,6 +150,12 @@ class _Hyper(_Strict):
     reason: str = Field(min_length=1)
 
 
+class _Offset(_Strict):
+    normal_sd: float = Field(gt=0)
+    unit: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+
+
 class _Fit(_Strict):
     draws: int = Field(4000, ge=10)
     walkers: int = Field(64, ge=4)
@@ -157,8 +163,6 @@ class _Fit(_Strict):
     seed: int = Field(1, ge=0)
 
 
-HYPER_NAMES = ("tau_hle_level", "tau_hle_trend", "tau_le_level", "tau_2a2_level", "tau_2b1_level", "tau_dtoc_level",
-               "sigma_2a2", "sigma_2b1", "sigma_dtoc")
 
 
 class _File(_Strict):
@@ -167,16 +171,18 @@ class _File(_Strict):
     arms: dict[str, _Arm] = Field(min_length=1)
     parameters: dict[str, _Param] = Field(min_length=1)
     hyper: dict[str, _Hyper]
+    offsets: dict[str, _Offset]
     fit: _Fit = _Fit()
 
     @model_validator(mode="after")
     def _hyper_names(self) -> "_File":
-        missing = [h for h in HYPER_NAMES if h not in self.hyper]
-        extra = [h for h in self.hyper if h not in HYPER_NAMES]
-        if missing or extra:
-            raise ValueError(f"hyper: needs exactly {', '.join(HYPER_NAMES)}"
-                             + (f"; missing {', '.join(missing)}" if missing else "")
-                             + (f"; unknown {', '.join(extra)}" if extra else ""))
+        for section, have, want in (("hyper", self.hyper, HYPER_NAMES), ("offsets", self.offsets, OFFSET_NAMES)):
+            missing = [h for h in want if h not in have]
+            extra = [h for h in have if h not in want]
+            if missing or extra:
+                raise ValueError(f"{section}: needs exactly {', '.join(want)}"
+                                 + (f"; missing {', '.join(missing)}" if missing else "")
+                                 + (f"; unknown {', '.join(extra)}" if extra else ""))
         return self
 
 
@@ -203,6 +209,7 @@ class AreaCalibration:
     boxes: dict[str, tuple[float, float]]
     reasons: dict[str, str]
     hyper: dict[str, _Hyper]
+    offsets: dict[str, _Offset]
     fit: _Fit
     refine: _Refine | None = None
     stage: int = 1           # 1: the design box; 2: the refined box (boxes replaced)
@@ -233,7 +240,7 @@ def load_area_calibration(path: str | os.PathLike[str]) -> AreaCalibration:
     shown = os.fspath(path)
     f, lines, raw, here = read_settings(path, _File, what="multi-area calibration file",
                                         example="targets: targets/areas.yaml",
-                                        expect="targets, design, arms, parameters, hyper")
+                                        expect="targets, design, arms, parameters, hyper, offsets")
     targets = referenced_file(here, f.targets, shown, "targets", lines, "targets")
     arms: dict[str, Arm] = {}
     for name, a in f.arms.items():
@@ -265,5 +272,6 @@ def load_area_calibration(path: str | os.PathLike[str]) -> AreaCalibration:
         targets_path=targets.resolve(), scale=float(f.design.scale), end=f.design.end, size=f.design.size,
         seed=f.design.seed, arms=arms, priors={k: p.prior for k, p in f.parameters.items()},
         boxes={k: (float(p.design[0]), float(p.design[1])) for k, p in f.parameters.items()},
-        reasons={k: p.reason for k, p in f.parameters.items()}, hyper=dict(f.hyper), fit=f.fit,
+        reasons={k: p.reason for k, p in f.parameters.items()}, hyper=dict(f.hyper),
+        offsets=dict(f.offsets), fit=f.fit,
         refine=f.design.refine)

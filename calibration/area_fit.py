@@ -20,7 +20,7 @@ from .area_targets import AreaTargets, Obs, transform
 from .emulator import Emulator, fit_emulator
 from .likelihood import HYPER, OFFSETS, build_blocks, log_likelihood
 
-__all__ = ["fit_emulators", "FitSpec", "Fit", "run_fit", "prior_draws", "effect_names"]
+__all__ = ["fit_emulators", "FitSpec", "Fit", "run_fit", "prior_draws", "effect_names", "offsets_of"]
 
 
 def fit_emulators(cal: AreaCalibration, design: Design, targets: AreaTargets,
@@ -98,7 +98,12 @@ class Fit:
         return self.draws[:, self.keys.index(name)]
 
 
-def _prior_logpdf(cal: AreaCalibration, scale: float, x: np.ndarray, n_off: int) -> np.ndarray:
+def offsets_of(spec: FitSpec) -> list[str]:
+    """The fixed terms a fit samples: the revised series' offset only where it fits that series."""
+    return [o for o in OFFSETS if o != "offset_hle_revised" or "hle_revised" in spec.series]
+
+
+def _prior_logpdf(cal: AreaCalibration, scale: float, x: np.ndarray, offsets: list[str]) -> np.ndarray:
     d = len(cal.keys)
     lp = np.zeros(x.shape[0])
     for i, k in enumerate(cal.keys):
@@ -107,10 +112,9 @@ def _prior_logpdf(cal: AreaCalibration, scale: float, x: np.ndarray, n_off: int)
         v = x[:, d + j]
         s = cal.hyper[h].half_normal
         lp = lp + np.where(v >= 0, -0.5 * (v / s) ** 2, -np.inf)
-    for j in range(n_off):
+    for j, name in enumerate(offsets):
         v = x[:, d + len(HYPER) + j]
-        s = (1.0, 2.0)[j]
-        lp = lp - 0.5 * (v / s) ** 2
+        lp = lp - 0.5 * (v / cal.offsets[name].normal_sd) ** 2
     return lp
 
 
@@ -142,13 +146,13 @@ def run_fit(cal: AreaCalibration, targets: AreaTargets, emulators: dict[str, Emu
                    o.t, o.first_year, o.end_year) for o in obs]
     blocks = build_blocks(targets, obs, spec.arms, emulators)
     d = len(cal.keys)
-    has_revised = "hle_revised" in spec.series
-    n_off = 2 if has_revised else 1
-    names = list(cal.keys) + list(HYPER) + list(OFFSETS[:n_off])
+    used = offsets_of(spec)
+    n_off = len(used)
+    names = list(cal.keys) + list(HYPER) + used
     arms_used = sorted({b.arm for b in blocks})
 
     def logpost(x: np.ndarray) -> np.ndarray:
-        lp = _prior_logpdf(cal, spec.prior_scale, x, n_off)
+        lp = _prior_logpdf(cal, spec.prior_scale, x, used)
         ok = np.isfinite(lp)
         out = np.full(x.shape[0], -np.inf)
         if not ok.any():
@@ -156,7 +160,7 @@ def run_fit(cal: AreaCalibration, targets: AreaTargets, emulators: dict[str, Emu
         xo = x[ok]
         means = {a: emulators[a].mean(xo[:, :d]) for a in arms_used}
         hyper = {h: xo[:, d + j] for j, h in enumerate(HYPER)}
-        offsets = {OFFSETS[j]: xo[:, d + len(HYPER) + j] for j in range(n_off)}
+        offsets = {name: xo[:, d + len(HYPER) + j] for j, name in enumerate(used)}
         out[ok] = lp[ok] + log_likelihood(blocks, means, hyper, offsets)
         return out
 

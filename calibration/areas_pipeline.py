@@ -22,7 +22,7 @@ from runs.outputs import quantiles
 
 from .area_config import AreaCalibration, load_area_calibration
 from .area_design import Design, load_design, merge_designs, recorded_boxes, run_design
-from .area_fit import Fit, FitSpec, effect_names, fit_emulators, run_fit
+from .area_fit import Fit, FitSpec, effect_names, fit_emulators, offsets_of, run_fit
 from .area_predict import score_holdout
 from .area_transfer import leave_one_area_out
 from .area_targets import AreaTargets, load_area_targets, transform
@@ -226,7 +226,8 @@ def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: di
             "effects": {k: _summary(v, k) for k, v in eff.items()},
             "decomposition_2009_11_to_2017_19": _decomposition(f, emu, cal, n_theta, "2009-11", "2017-19"),
             "parameters": {k: _q(f.draws[:, i]) for i, k in enumerate(cal.keys)},
-            "hyper": {h: _q(f.column(h)) for h in HYPER}}
+            "hyper": {h: _q(f.column(h)) for h in HYPER},
+            "offsets": {o: _q(f.column(o)) for o in offsets_of(f.spec)}}
     report["attribution"] = attribution
 
     # Agreement of the two independent calibrations.
@@ -410,7 +411,8 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
         name = "areas" if series == "original" else "areas_revised"
         pj = {**meta, "fit": f"primary_{series}", "series": series, "keys": cal.keys,
               "diagnostics": _diagnostics(f), "widths": _widths(cal, f),
-              "hyper": {h: _q(f.column(h)) for h in HYPER}, "method": "quadratic emulator + emcee (docs/calibration.md)"}
+              "hyper": {h: _q(f.column(h)) for h in HYPER}, "offsets": {o: _q(f.column(o)) for o in offsets_of(f.spec)},
+              "method": "quadratic emulator + emcee (docs/calibration.md)"}
         p, _ = write_posterior(base / "posterior" / f"{name}.csv", cal.keys, f.draws[:, :len(cal.keys)],
                                np.ones(len(f.draws)), jsonable(pj))
         written[name] = p

@@ -2,10 +2,15 @@
 
 For area a, statistic s (on its noise scale: years, log rate, logit share):
 
-    y[a,s] = m[a,s](theta) + offset[kind] + level[a,kind,sex] + trend[a,sex] * (t - 2010.5) / 10 + noise[a,s]
+    y[a,s] = m[a,s](theta) + offset[kind] + (trend_boroughs + trend[a,sex]) * (t - 2010.5) / 10 + level[a,kind,sex]
+             + noise[a,s]
+
+(the trend terms for HLE only; England has neither `trend_boroughs` nor area terms)
 
 * m is the emulated expected outcome of the area's arm (the Deal for Wigan, business as usual for the others);
 * the reference area (the England-average borough) has no area terms: it pins the shared parameters' level;
+* `trend_boroughs` (`trend_hle_boroughs`) is the boroughs' common HLE trend beyond England's: the area trends are
+  deviations from it, so the controls' shared trend, not England's, is the counterfactual for Wigan's;
 * area terms are random effects, level ~ N(0, tau_level^2) per kind (and sex), trend ~ N(0, tau_trend^2) for HLE,
   integrated out analytically: each area's figures are jointly Gaussian with covariance
       Sigma = noise + emulator error + sum_k tau_k^2 z_k z_k'
@@ -32,7 +37,7 @@ __all__ = ["Block", "build_blocks", "block_moments", "log_likelihood", "T0", "HY
 T0 = 2010.5  # the trend terms count from the baseline period 2009-11
 HYPER = ("tau_hle_level", "tau_hle_trend", "tau_le_level", "tau_2a2_level", "tau_2b1_level", "tau_dtoc_level",
          "sigma_2a2", "sigma_2b1", "sigma_dtoc")
-OFFSETS = ("offset_2b1", "offset_hle_revised")
+OFFSETS = ("offset_2b1", "offset_hle_revised", "trend_hle_boroughs")
 ENGLAND_COUNCILS = 150  # England's ASCOF figures average about 150 councils' (their recording noise averages out)
 
 
@@ -49,7 +54,7 @@ class Block:
     base: np.ndarray                     # fixed noise covariance (k x k)
     z: dict[str, np.ndarray] = field(default_factory=dict)    # hyper name -> design vectors (list of k-vectors)
     diag: dict[str, np.ndarray] = field(default_factory=dict)  # hyper name -> diagonal multipliers (k)
-    offset: dict[str, np.ndarray] = field(default_factory=dict)  # offset name -> 0/1 per figure
+    offset: dict[str, np.ndarray] = field(default_factory=dict)  # offset name -> its multiplier per figure
 
 
 def _overlap(a: Obs, b: Obs) -> float:
@@ -101,6 +106,8 @@ def build_blocks(targets: AreaTargets, obs: list[Obs], arms: dict[str, str], emu
                 b.diag[name] = (kinds == kind).astype(float) * scale
         b.offset["offset_2b1"] = (kinds == "2b1").astype(float)
         b.offset["offset_hle_revised"] = np.array([1.0 if o.series == "hle_revised" else 0.0 for o in mine])
+        b.offset["trend_hle_boroughs"] = np.array([(o.t - T0) / 10.0 if (o.kind == "hle" and not ref) else 0.0
+                                                   for o in mine])
         if not ref:
             zs: dict[str, list[np.ndarray]] = {}
             for sex in ("male", "female"):

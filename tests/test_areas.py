@@ -120,6 +120,32 @@ def test_area_level_absorbs_a_common_shift_only_when_its_spread_allows():
     assert ll[1] > ll[0] + 5
 
 
+def test_boroughs_share_one_trend_that_england_does_not_have():
+    """`trend_hle_boroughs` moves every borough's HLE by its value x (t - 2010.5)/10 and nothing else; England keeps
+    the model's national trend. A rise all boroughs share is then explained by it, not by each area's trend."""
+    t = load_area_targets(TARGETS)
+    areas = ("england", "bolton", "barnsley", "doncaster")
+    obs = [o for o in t.obs if o.series in ("hle_original", "life_expectancy") and o.area in areas]
+    emus = {a: _FakeEmu([o.stat for o in obs if o.area == a]) for a in areas}
+    blocks = build_blocks(t, obs, {a: a for a in areas}, emus)
+    by = {b.area: b for b in blocks}
+    assert not by["england"].offset["trend_hle_boroughs"].any()
+    hyper = {"tau_hle_level": np.array([0.5]), "tau_hle_trend": np.array([0.5]), "tau_le_level": np.array([0.5])}
+    for area in areas[1:]:
+        b = by[area]
+        mult = b.offset["trend_hle_boroughs"]
+        for o, m in zip(b.obs, mult):
+            assert m == (pytest.approx((o.t - 2010.5) / 10) if o.kind == "hle" else 0.0), (area, o.stat)
+        assert mult.max() == pytest.approx(0.8)  # 2017-19: mid-point 2018.5
+        mu, _ = block_moments(b, np.zeros((1, len(b.y))), hyper, {"trend_hle_boroughs": np.array([1.5])})
+        assert np.allclose(mu[0], 1.5 * mult)
+    # Figures that all rise 2 years a decade beyond the model: the shared trend fits them better than area trends
+    # of the same prior scale, which must each be drawn that far from zero.
+    means = {b.area: (b.y - 2.0 * b.offset["trend_hle_boroughs"])[None, :] for b in blocks}
+    ll = [log_likelihood(blocks, means, hyper, {"trend_hle_boroughs": np.array([v])})[0] for v in (0.0, 2.0)]
+    assert ll[1] > ll[0] + 1
+
+
 def test_shares_stay_inside_their_bounds():
     """Bounded noise: whatever the noise, a predictive share is inside 0-100% (2B(1)) or 0-1 (quality)."""
     rng = np.random.default_rng(0)
@@ -201,6 +227,15 @@ def test_config_errors_name_file_key_and_line(tmp_path):
         load_area_calibration(p)
     msg = str(e.value)
     assert "parameters.health.threshold_male" in msg and "design box" in msg and "areas.yaml:" in msg
+    # Every fixed term of the observation model has its prior stated: a missing one is named.
+    p.write_text(AREAS.read_text().replace("targets: targets/areas.yaml", f"targets: {TARGETS}")
+                 .replace("  trend_hle_boroughs:", "  trend_hle_borough:"))
+    with pytest.raises(InputError) as e:
+        load_area_calibration(p)
+    msg = str(e.value)
+    assert "offsets" in msg and "missing trend_hle_boroughs" in msg and "unknown trend_hle_borough" in msg
+    cal = load_area_calibration(AREAS)
+    assert cal.offsets["trend_hle_boroughs"].normal_sd == 1.0 and cal.offsets["trend_hle_boroughs"].reason
 
 
 # ----------------------------------------------------------------------------- a tiny calibration

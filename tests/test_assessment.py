@@ -301,6 +301,34 @@ def test_variants_later_start_and_no_investment(posterior):
     assert plan_h.deal.scenario.deal.fidelity == 0.5
 
 
+def test_a_council_carries_the_boroughs_common_hle_trend():
+    """A council is one more borough: its published HLE moves by `trend_hle_boroughs` x (t - 2010.5)/10 beyond the
+    simulated value, its baseline's departure is measured net of that trend, and LE does not move with it."""
+    from assess import area_terms as AT
+
+    rng = np.random.default_rng(5)
+    sim = np.full((1, 4), 60.0)                       # one draw, four seeds: the simulated HLE, every period
+    spread = {"tau_hle_level": 1.0, "tau_hle_trend": 0.5, "tau_le_level": 1.0}
+    b = (2018.5 - 2010.5) / 10
+    a = (2016.5 - 2010.5) / 10
+    for trend in (0.0, 2.0):
+        th = {**spread, "trend_hle_boroughs": trend}
+        # The baseline (2015-17) is exactly the simulated value plus the borough trend at its time: no area term is
+        # left, and the later figure carries the trend on.
+        bau, deal, info = AT.published("hle_male", "2017-19", sim, sim, [th], 60.0 + trend * a, sim, "2015-17",
+                                       50_000, rng, replicates=4000)
+        assert info["mean"] == pytest.approx(0.0, abs=1e-9)
+        assert np.mean(bau) == pytest.approx(60.0 + trend * b, abs=0.1), trend
+        le, _, _ = AT.published("le_male", "2017-19", sim + 18, sim + 18, [th], None, None, "2009-11", 50_000, rng,
+                                replicates=4000)
+        assert np.mean(le) == pytest.approx(78.0, abs=0.1), trend
+    # A baseline 1 year above the simulated value with a borough trend of 2: the area term is still measured
+    # against the simulated value (the trend is zero at the 2009-11 origin), so it is positive.
+    _, _, info = AT.published("hle_male", "2017-19", sim, sim, [{**spread, "trend_hle_boroughs": 2.0}], 61.0, sim,
+                              "2009-11", 50_000, rng, replicates=10)
+    assert info["mean"] > 0.3
+
+
 def test_area_terms_carry_the_baseline_and_the_published_noise(tmp_path):
     """With a multi-area posterior, nothing is matched: the baseline HLE conditions the council's area term, and
     the business-as-usual intervals are those of a published figure (HLE noise sd 1 year), shares inside 0-100%."""
