@@ -188,6 +188,7 @@ def print_run(name: str, seed: int, scale: float, oc: dict, observed: dict, dest
         t.add_row(short(o), p, fmt(oc[o][p]), fmt(plots.observed_value(observed, o, p)))
     con.print(t)
     con.print(UNITS, style="dim", highlight=False)
+    con.print(plots.LEVEL_NOTE, style="dim", highlight=False)
     con.print(f"results: {shown(dest)}  ({seconds:.1f} s)")
 
 
@@ -209,6 +210,7 @@ def print_compare(label_a: str, label_b: str, k: int, scale: float, diffs: dict,
                   fmt(plots.observed_value(observed, o, p)))
     con.print(t)
     con.print(UNITS, style="dim", highlight=False)
+    con.print(plots.LEVEL_NOTE, style="dim", highlight=False)
     con.print(f"results: {shown(dest)}  ({seconds:.1f} s, {workers} workers)")
 
 

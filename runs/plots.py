@@ -32,7 +32,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from model import yamlfile  # noqa: E402
 from model.outcomes import REGISTRY  # noqa: E402
 
-__all__ = ["Arm", "load_observed", "observed_value", "period_x", "monthly_figure", "outcomes_figure",
+__all__ = ["Arm", "LEVEL_NOTE", "load_observed", "observed_value", "period_x", "monthly_figure", "outcomes_figure",
            "OUTCOME_PANELS", "MONTHLY_PANELS", "outcome_x"]
 
 DATA = Path(__file__).resolve().parents[1] / "model" / "data" / "wigan_england.yaml"
@@ -373,10 +373,16 @@ def monthly_figure(arms: Sequence[Arm], path: str | os.PathLike[str], title: str
     fig.savefig(path, dpi=110)
 
 
+LEVEL_NOTE = ("The model's levels are for Wigan's context alone. The calibration fits Wigan's own level beside them "
+              "(an area term, docs/calibration.md), so they can sit a year or two off Wigan's published points: read "
+              "the gap between the arms and the changes over time, not the levels.")
+
+
 def outcomes_figure(arms: Sequence[Arm], path: str | os.PathLike[str], title: str,
-                    observed: Mapping[str, Any] | None = None, names: Sequence[str] = OUTCOME_PANELS) -> None:
+                    observed: Mapping[str, Any] | None = None, names: Sequence[str] = OUTCOME_PANELS,
+                    note: str | None = LEVEL_NOTE) -> None:
     """The published measures: each arm's value (median and 5-95% band over seeds), observed Wigan
-    (points) and England (dashed)."""
+    (points) and England (dashed); `note` under the panels says how far the levels can be set against the points."""
     observed = load_observed() if observed is None else observed
     rows, cols = _grid(len(names), 4 if len(names) % 4 == 0 else 3)
     fig = Figure(figsize=(4.6 * cols, 3.8 * rows))
@@ -427,4 +433,6 @@ def outcomes_figure(arms: Sequence[Arm], path: str | os.PathLike[str], title: st
             ax.legend(fontsize=6.5, loc="best", framealpha=0.8)
     for ax in axes[len(names):]:
         ax.set_visible(False)
+    if note:
+        fig.text(0.5, 0.004, note, ha="center", va="bottom", fontsize=7.5, color="0.3", wrap=True)
     fig.savefig(path, dpi=110)

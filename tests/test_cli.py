@@ -175,6 +175,8 @@ def test_compare_writes_differences_figures_and_table(compare_dirs):
     for text in ("HLE male", "HLE female", "care-home adm.", "A med.", "B med.",
                  "A - B", "2017/18"):
         assert text in p.stdout, text
+    # The levels are the model's for Wigan's context alone (the calibration's area term is not in them): said.
+    assert "Wigan's own level beside them" in " ".join(p.stdout.split())
 
     diffs = json.loads((out / "differences.json").read_text())
     by_seed = json.loads((out / "outcomes_by_seed.json").read_text())["outcomes"]
