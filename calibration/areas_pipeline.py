@@ -22,7 +22,7 @@ from runs.outputs import quantiles
 
 from .area_config import AreaCalibration, load_area_calibration
 from .area_design import Design, load_design, merge_designs, recorded_boxes, run_design
-from .area_fit import Fit, FitSpec, effect_names, fit_emulators, offsets_of, run_fit
+from .area_fit import Fit, FitSpec, effect_names, fit_emulators, offsets_of, prior_draws, run_fit
 from .area_predict import score_holdout
 from .area_transfer import leave_one_area_out
 from .area_targets import AreaTargets, load_area_targets, transform
@@ -48,12 +48,12 @@ def _q(x: np.ndarray) -> dict[str, float]:
     return quantiles(x, median="q50", count=False, rnd=None)  # type: ignore[return-value]
 
 
-def _effects(fit: Fit, emulators: dict[str, Emulator], arm: str, n_theta: int, rng: np.random.Generator
-             ) -> dict[str, np.ndarray]:
-    """Effect draws (treated arm minus its untreated twin, common random numbers) at the posterior draws, with
-    the emulator's error added so the interval carries it."""
+def _effects(fit: Fit | np.ndarray, emulators: dict[str, Emulator], arm: str, n_theta: int,
+             rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Effect draws (treated arm minus its untreated twin, common random numbers) at the posterior draws (or at
+    the parameter sets given), with the emulator's error added so the interval carries it."""
     emu = emulators["effect:" + arm]
-    theta = fit.draws[:, :n_theta]
+    theta = fit if isinstance(fit, np.ndarray) else fit.draws[:, :n_theta]
     out = {}
     for s in effect_names(arm):
         if s in emu.names:
@@ -175,9 +175,20 @@ def refined_boxes(cal: AreaCalibration, emulators: dict[str, Emulator], targets:
     return boxes
 
 
+def _prior_effects(cal0: AreaCalibration, stage1: Design, targets: AreaTargets, rng: np.random.Generator,
+                   n: int = 4000) -> dict[str, Any]:
+    """The Deal's effect under the priors alone: the stage-1 design covers the whole design box, which holds every
+    prior, so its emulator is valid there (the final one is fitted on the refined box only). Set beside the
+    posterior's, it shows how far the data moved the answer; a placebo with nothing to learn returns about this."""
+    emu = fit_emulators(cal0, stage1, targets, select_parameters=False)
+    eff = _effects(prior_draws(cal0, n, rng), emu, "wigan", len(cal0.keys), rng)
+    return {"effects": {k: _summary(v, k) for k, v in eff.items()}, "draws": n,
+            "emulator": "full quadratic on the stage-1 design (the whole design box)"}
+
+
 def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: dict[int, Design],
             targets: AreaTargets, *, say: Say = _say, quick: bool = False, recovery_scale: float = 0.2,
-            select_parameters: bool = False) -> dict[str, Any]:
+            select_parameters: bool = False, stage1: Design | None = None) -> dict[str, Any]:
     """Every fit and every report, as plain dicts (written to files by `calibrate_areas`). `cal0` states the
     priors (their widths are measured in its design box); `cals[seed]` is each calibration's final stage.
     `select_parameters`: emulators that keep only the parameters each statistic depends on (emulator.select), an
@@ -228,6 +239,8 @@ def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: di
             "parameters": {k: _q(f.draws[:, i]) for i, k in enumerate(cal.keys)},
             "hyper": {h: _q(f.column(h)) for h in HYPER},
             "offsets": {o: _q(f.column(o)) for o in offsets_of(f.spec)}}
+    if stage1 is not None:
+        attribution["prior"] = _prior_effects(cal0, stage1, targets, np.random.default_rng(cal.fit.seed + 90))
     report["attribution"] = attribution
 
     # Agreement of the two independent calibrations.
@@ -370,12 +383,14 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
     out = out or Path("results") / "calibration_areas"
     seeds = seeds or (cal.seed,)
     designs, cals = {}, {}
+    stage1: dict[str, Design] = {}
     t0 = time.monotonic()
     for s in seeds:
         c = cal.with_seed(s)
         p = run_design(c, out, workers=workers, scheduler=scheduler, fresh=fresh, limit=limit, recheck=recheck,
                        say=say)
         d = load_design(c, p)
+        stage1.setdefault("design", d)  # the main seed's: the prior's effect is emulated from it
         if c.refine is not None:
             boxes = None if fresh else recorded_boxes(c, out)
             if boxes is None:  # found with full quadratics, so the design does not depend on the analysis's emulator
@@ -390,7 +405,7 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
     design_s = time.monotonic() - t0
     t1 = time.monotonic()
     report = analyse(cal, cals, designs, targets, say=say, quick=quick, recovery_scale=recovery_scale,
-                     select_parameters=select_parameters)
+                     select_parameters=select_parameters, stage1=stage1.get("design"))
     analysis_s = time.monotonic() - t1
     base = results or cal.path.parent
     fits: dict[str, Fit] = report["_fits"]

@@ -325,6 +325,10 @@ def test_tiny_multi_area_calibration(tmp_path):
     for series in ("original", "revised"):
         e = att[series]["effects"]["hle_male_true[2017-19]"]
         assert e["q05"] <= e["q50"] <= e["q95"] and 0 <= e["p_positive"] <= 1
+        assert "trend_hle_boroughs" in att[series]["offsets"]
+    # The prior's own answer, to set the posterior's beside (emulated from the stage-1 design).
+    pr = att["prior"]["effects"]["hle_male_true[2017-19]"]
+    assert pr["q05"] < pr["q50"] < pr["q95"] and att["prior"]["draws"] == 4000
     val = json.loads(written["validation/areas.json"].read_text())
     rows = val["original"]["rows"]
     assert rows and all("crps" in r["model"] and "interval_score" in r["model"] for r in rows)

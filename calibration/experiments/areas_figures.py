@@ -34,6 +34,10 @@ def effects_figure(out: Path) -> None:
                 if e:
                     rows.append((f"Wigan, the Deal: {'men' if sex == 'male' else 'women'} {period} ({series} series)",
                                  e, colour))
+    for sex in ("male", "female"):  # the priors' own answer: what a fit that learns nothing returns
+        e = att.get("prior", {}).get("effects", {}).get(f"hle_{sex}_true[2017-19]")
+        if e:
+            rows.append((f"the priors alone, no data: {'men' if sex == 'male' else 'women'} 2017-19", e, "C3"))
     for p in plc:
         sex = "men" if "male" in p["outcome"] and "female" not in p["outcome"] else "women"
         what = "given a Deal from 2014" if p["kind"] == "control area" else "fake Deal from 2010, data to 2013"
@@ -46,8 +50,8 @@ def effects_figure(out: Path) -> None:
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([r[0] for r in reversed(rows)], fontsize=8)
     ax.set_xlabel("effect on healthy life expectancy, true prevalence (years): median and 90% interval")
-    ax.set_title("The Deal's estimated effect in Wigan (blue, orange) and placebos where the answer is zero (grey)",
-                 fontsize=10)
+    ax.set_title("The Deal's estimated effect in Wigan (blue, orange), the priors' alone (red) and placebos where the "
+                 "answer is zero (grey)", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
