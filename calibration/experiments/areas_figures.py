@@ -49,9 +49,9 @@ def effects_figure(out: Path) -> None:
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([r[0] for r in reversed(rows)], fontsize=8)
-    ax.set_xlabel("effect on healthy life expectancy, true prevalence (years): median and 90% interval")
-    ax.set_title("The Deal's estimated effect in Wigan (blue, orange), the priors' alone (red) and placebos where the "
-                 "answer is zero (grey)", fontsize=9)
+    ax.set_xlabel("effect on healthy life expectancy, true prevalence (years):\nmedian and 90% interval")
+    ax.set_title("The Deal's estimated effect in Wigan (blue, orange), the priors' alone (red),\n"
+                 "and placebos where the answer is zero (grey)", fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
