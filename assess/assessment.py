@@ -1200,6 +1200,13 @@ def report_markdown(summary: Mapping[str, Any], plan: Plan) -> str:
             how = "conditioned on the council's figure" if t["conditioned_on_baseline"] else "no baseline figure"
             L.append(f"- {LABELS[name][0]}: {t['mean']:+.2f} ({t['q05']:+.2f} to {t['q95']:+.2f}) "
                      f"{unit[t['kind']]}; {how}.")
+        trend = [d["trend_hle_boroughs"] for d in (plan.area_terms or []) if "trend_hle_boroughs" in d]
+        if trend:
+            L.append("")
+            L.append(f"Healthy life expectancy also carries the trend the calibration found Wigan and the control "
+                     f"boroughs share beyond England's: {float(np.median(trend)):+.2f} years a decade (median over "
+                     "the draws), fitted on 2009-2019 and carried on in a straight line, which further ahead is an "
+                     "assumption, not a finding.")
     if m.get("offsets"):
         L.append("")
         L.append(f"Baseline matched ({m['period']}): the model's healthy life expectancy was "

@@ -54,10 +54,10 @@ def fake_area_terms(posterior: Path, seed: int = 2) -> Path:
     rng = np.random.default_rng(seed)
     med = {"tau_hle_level": 0.9, "tau_hle_trend": 0.45, "tau_le_level": 0.6, "tau_2a2_level": 0.12,
            "tau_2b1_level": 0.7, "tau_dtoc_level": 1.2, "sigma_2a2": 0.1, "sigma_2b1": 0.3, "sigma_dtoc": 0.13}
-    keys = list(HYPER) + ["offset_2b1"]
+    keys = list(HYPER) + ["offset_2b1", "trend_hle_boroughs"]
     rows = ["weight," + ",".join(keys)]
     for _ in range(n):
-        rows.append(",".join(["1.0"] + [repr(med[k] * float(rng.uniform(0.7, 1.3))) for k in HYPER] + ["-1.5"]))
+        rows.append(",".join(["1.0"] + [repr(med[k] * float(rng.uniform(0.7, 1.3))) for k in HYPER] + ["-1.5", "0.9"]))
     out = area_terms_path(posterior)
     out.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return out
@@ -386,6 +386,8 @@ def test_a_prospective_assessment_runs_from_the_present_to_the_horizon(tmp_path)
     assert e["2022-24"]["q05"] == e["2022-24"]["q95"] == 0.0
     report = A.report_markdown(summary, plan)
     assert "**Prospective.**" in report and "calibrated on 2009-2020" in report and "2022-2040" in report
+    # The boroughs' common trend is stated, and said to be carried on in a straight line.
+    assert "share beyond England's: +0.90 years a decade" in report and "assumption, not a finding" in report
 
 
 def test_a_present_le_of_an_earlier_period_is_simulated_and_conditions_its_area_term(tmp_path):
