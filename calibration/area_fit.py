@@ -37,7 +37,7 @@ def fit_emulators(cal: AreaCalibration, design: Design, targets: AreaTargets,
         y = {}
         for s, kind in kind_of.items():
             if s in cols:
-                y[s] = transform(kind, cols[s])
+                y[s] = transform(kind, _no_zero_counts(kind, cols[s]))
         for s in (extra or {}).get(arm, []):
             if s in cols:
                 y["raw:" + s] = cols[s]
@@ -49,6 +49,17 @@ def fit_emulators(cal: AreaCalibration, design: Design, targets: AreaTargets,
             out["effect:" + treated] = fit_emulator(cal.keys, lo, hi, design.theta, y,
                                                     select_parameters=select_parameters)
     return out
+
+
+def _no_zero_counts(kind: str, col: np.ndarray) -> np.ndarray:
+    """A rate from a count (care-home admissions, delayed transfers) can be zero in a year at the design's small
+    scale, and the log of zero is an outlier that breaks a quadratic (one such run of 300 made a statistic's
+    cross-validated error sd 1.57 on the log scale against 0.4 for its neighbours). A zero becomes half the
+    column's smallest positive rate: a continuity correction of about half an event."""
+    col = np.asarray(col, dtype=float)
+    if kind not in ("2a2", "dtoc") or not (col <= 0).any() or not (col > 0).any():
+        return col
+    return np.where(col > 0, col, 0.5 * col[col > 0].min())
 
 
 TWINS = {"wigan": "wigan_no_deal", "wigan_deal_2010": "wigan_no_deal", "barnsley_deal": "barnsley",
