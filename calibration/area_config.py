@@ -163,8 +163,6 @@ class _Fit(_Strict):
     seed: int = Field(1, ge=0)
 
 
-
-
 class _File(_Strict):
     targets: str = Field(min_length=1)
     design: _Design
@@ -175,7 +173,7 @@ class _File(_Strict):
     fit: _Fit = _Fit()
 
     @model_validator(mode="after")
-    def _hyper_names(self) -> "_File":
+    def _section_names(self) -> "_File":
         for section, have, want in (("hyper", self.hyper, HYPER_NAMES), ("offsets", self.offsets, OFFSET_NAMES)):
             missing = [h for h in want if h not in have]
             extra = [h for h in have if h not in want]

@@ -383,14 +383,14 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
     out = out or Path("results") / "calibration_areas"
     seeds = seeds or (cal.seed,)
     designs, cals = {}, {}
-    stage1: dict[str, Design] = {}
+    stage1: Design | None = None  # the main seed's: the prior's effect is emulated from it
     t0 = time.monotonic()
     for s in seeds:
         c = cal.with_seed(s)
         p = run_design(c, out, workers=workers, scheduler=scheduler, fresh=fresh, limit=limit, recheck=recheck,
                        say=say)
         d = load_design(c, p)
-        stage1.setdefault("design", d)  # the main seed's: the prior's effect is emulated from it
+        stage1 = stage1 or d
         if c.refine is not None:
             boxes = None if fresh else recorded_boxes(c, out)
             if boxes is None:  # found with full quadratics, so the design does not depend on the analysis's emulator
@@ -405,7 +405,7 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
     design_s = time.monotonic() - t0
     t1 = time.monotonic()
     report = analyse(cal, cals, designs, targets, say=say, quick=quick, recovery_scale=recovery_scale,
-                     select_parameters=select_parameters, stage1=stage1.get("design"))
+                     select_parameters=select_parameters, stage1=stage1)
     analysis_s = time.monotonic() - t1
     base = results or cal.path.parent
     fits: dict[str, Fit] = report["_fits"]
