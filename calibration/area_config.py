@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +211,24 @@ class AreaCalibration:
     fit: _Fit
     refine: _Refine | None = None
     stage: int = 1           # 1: the design box; 2: the refined box (boxes replaced)
+    lines: dict[str, int] = field(default_factory=dict)   # line of each key in the file, for messages
+
+    def check_emulable(self, limit: int | None = None) -> None:
+        """Refuse a design too small for its emulator before any run: a quadratic in d parameters is fitted to at
+        least twice its coefficients (`emulator.min_points`), and with fewer points every statistic would be
+        dropped. `limit` is --points, which caps both stages."""
+        from .emulator import min_points
+
+        need = min_points(len(self.keys))
+        sizes = {"design.size": self.size, "design.refine.size": self.refine.size if self.refine else None}
+        for where, size in sizes.items():
+            if size is None:
+                continue
+            n, what = (size, f"{size} points") if limit is None or limit >= size else (limit, f"--points {limit}")
+            if n < need:
+                raise CalibrationError(f"{what}: too few for the emulator, a quadratic in {len(self.keys)} parameters "
+                                       f"needs at least {need} runs (twice its coefficients)", str(self.path), where,
+                                       self.lines.get(where, self.lines.get("design")))
 
     @property
     def keys(self) -> list[str]:
@@ -272,4 +290,4 @@ def load_area_calibration(path: str | os.PathLike[str]) -> AreaCalibration:
         boxes={k: (float(p.design[0]), float(p.design[1])) for k, p in f.parameters.items()},
         reasons={k: p.reason for k, p in f.parameters.items()}, hyper=dict(f.hyper),
         offsets=dict(f.offsets), fit=f.fit,
-        refine=f.design.refine)
+        refine=f.design.refine, lines=dict(lines))

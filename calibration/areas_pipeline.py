@@ -379,6 +379,7 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
     from runs.provenance import environment
 
     cal = load_area_calibration(path)
+    cal.check_emulable(limit)
     targets = load_area_targets(cal.targets_path)
     out = out or Path("results") / "calibration_areas"
     seeds = seeds or (cal.seed,)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Emulator", "fit_emulator", "quadratic_features", "feature_columns", "known_values"]
+__all__ = ["Emulator", "fit_emulator", "quadratic_features", "feature_columns", "known_values", "min_points"]
 
 
 def quadratic_features(x: np.ndarray) -> np.ndarray:
@@ -155,6 +155,12 @@ def select(members: list[tuple[_Moments, np.ndarray]], d: int, ridge: float
         if total < best:
             active, best, fits = active - {j}, total, trial_fits
     return active, fits
+
+
+def min_points(d: int) -> int:
+    """The fewest complete runs a full quadratic in `d` parameters is fitted to (twice its coefficients); with
+    fewer, `fit_emulator` drops the statistic, so a design smaller than this emulates nothing."""
+    return 2 * (1 + d + d * (d + 1) // 2)
 
 
 def fit_emulator(keys: list[str], lo: np.ndarray, hi: np.ndarray, theta: np.ndarray, y: dict[str, np.ndarray], *,

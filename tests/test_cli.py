@@ -394,6 +394,20 @@ def test_a_scale_too_small_to_measure_is_refused_before_running(tmp_path, scale)
     assert not out.exists()
 
 
+def test_a_design_too_small_for_its_emulator_is_refused_before_running(tmp_path):
+    """calibrate-areas --points below twice the quadratic's coefficients (342 for 17 parameters) used to run the
+    whole design and then fail inside the fit with a NumPy broadcast error; now one line names the file, the key,
+    its line and the minimum, exit 2, and no design run starts."""
+    out, res = tmp_path / "design", tmp_path / "res"
+    p = cli("calibrate-areas", ROOT / "calibration" / "areas.yaml", "--points", "300", "--out", out, "--results", res)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+    assert "areas.yaml:" in lines[0] and "design.size" in lines[0] and "--points 300" in lines[0]
+    assert "at least 342 runs" in lines[0]
+    assert not out.exists() and not res.exists()
+
+
 def test_unmeasurable_periods_are_null_with_their_reason():
     """What a run writes for a period it could not measure: null in outcomes.json, the reason in provenance."""
     sys.path.insert(0, str(ROOT))
