@@ -11,7 +11,7 @@ import yaml
 
 from calibration.area_config import load_area_calibration
 from calibration.area_targets import load_area_targets, untransform
-from calibration.emulator import fit_emulator
+from calibration.emulator import fit_emulator, known_values
 from calibration.likelihood import block_moments, build_blocks, log_likelihood
 from model.yamlfile import InputError
 
@@ -385,3 +385,24 @@ def test_a_zero_count_in_the_design_does_not_break_the_emulator():
     emus = fit_emulators(NS(keys=keys, boxes={k: (0.0, 1.0) for k in keys}),
                          NS(stats={"arm": {"s": rate}}, theta=x), NS(obs=[NS(stat="s", kind="2a2")]))
     assert emus["arm"].cv_rmse[0] == pytest.approx(res["fixed"][0])
+
+
+def test_agreement_of_two_calibrations_is_measured_in_posterior_sds():
+    """Issue 11: two calibrations agree when every shared parameter's medians are within 0.25 posterior SD. Draws
+    shifted by a known number of SDs come out at that distance (tolerance 0.1 SD at 4,000 draws, seed 0)."""
+    from types import SimpleNamespace
+
+    from calibration.areas_pipeline import agreement
+
+    rng = np.random.default_rng(0)
+    keys = ["p0", "p1"]
+    cal = SimpleNamespace(keys=keys)
+    x = rng.standard_normal((4000, 2))
+    emu = {"effect:wigan": known_values(keys, ["hle_male_true[2017-19]", "hle_male[2017-19]"])}
+    same = agreement(cal, SimpleNamespace(draws=x), SimpleNamespace(draws=x.copy()), emu, emu, [1, 2], rng)
+    assert same["all_within_0.25_sd"] and same["seeds"] == [1, 2]
+    assert set(same["effects"]) == {"hle_male_true[2017-19]"}  # true-prevalence effects only
+    moved = agreement(cal, SimpleNamespace(draws=x), SimpleNamespace(draws=x + [0.1, 1.0]), emu, emu, [1, 2], rng)
+    d = {k: r["difference_in_sd"] for k, r in moved["parameters"].items()}
+    assert d["p0"] == pytest.approx(0.1, abs=0.1) and d["p1"] == pytest.approx(1.0, abs=0.1)
+    assert not moved["all_within_0.25_sd"]
