@@ -159,6 +159,7 @@ class _Offset(_Strict):
 class _Fit(_Strict):
     draws: int = Field(4000, ge=10)
     walkers: int = Field(64, ge=4)
+    primary_walkers: int = Field(256, ge=4)  # the headline fits (both series) and the replicate seeds'
     steps: int = Field(6000, ge=10)
     seed: int = Field(1, ge=0)
 

@@ -82,7 +82,10 @@ def _widths(cal: AreaCalibration, fit: Fit) -> dict[str, dict[str, float]]:
 
 def _diagnostics(fit: Fit) -> dict[str, Any]:
     trace = fit.logp_trace
-    return {"ess": fit.ess, "max_autocorrelation_time": float(np.max(fit.tau)), "acceptance": fit.acceptance,
+    bess = fit.batch_ess()
+    return {"ess": fit.ess, "ess_batch_means_min": float(np.min(bess)),
+            "ess_batch_means": {k: float(v) for k, v in zip(fit.keys, bess)},
+            "max_autocorrelation_time": float(np.max(fit.tau)), "acceptance": fit.acceptance,
             "log_posterior_by_tenth_of_chain": trace,
             "levelled_off": bool(abs(trace[-1] - trace[-3]) < 1.0), **fit.info}
 
@@ -215,18 +218,21 @@ def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: di
     fits: dict[str, Fit] = {}
 
     def fit(name: str, spec: FitSpec, emulators: dict[str, Emulator] | None = None,
-            c: AreaCalibration | None = None) -> Fit:
+            c: AreaCalibration | None = None, primary: bool = False) -> Fit:
         t = time.monotonic()
-        f = run_fit(c or cal, targets, emulators or emu, spec, **kw)
-        say(f"fit {name}: ESS {f.ess:.0f}, acceptance {f.acceptance:.2f} ({time.monotonic() - t:.1f} s)")
+        more = {"walkers": cal.fit.primary_walkers} if primary and not quick else {}
+        f = run_fit(c or cal, targets, emulators or emu, spec, **{**kw, **more})
+        say(f"fit {name}: ESS {f.ess:.0f} (batch means {np.min(f.batch_ess()):.0f}), acceptance {f.acceptance:.2f} "
+            f"({time.monotonic() - t:.1f} s)")
         fits[name] = f
         return f
 
     for series in ("original", "revised"):
-        fit(f"primary_{series}", FitSpec(f"primary_{series}", FIT_SERIES[series], PRIMARY_ARMS, seed=cal.fit.seed))
+        fit(f"primary_{series}", FitSpec(f"primary_{series}", FIT_SERIES[series], PRIMARY_ARMS, seed=cal.fit.seed),
+            primary=True)
     for s in seeds[1:]:
         fit(f"replicate_seed{s}", FitSpec(f"replicate_seed{s}", FIT_SERIES["original"], PRIMARY_ARMS,
-                                          seed=cal.fit.seed + s), emus[s], cals[s])
+                                          seed=cal.fit.seed + s), emus[s], cals[s], primary=True)
 
     # Attribution: the Deal's effect under each series.
     attribution: dict[str, Any] = {}
