@@ -8,6 +8,8 @@ same design.
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -20,7 +22,7 @@ from .area_targets import AreaTargets, Obs, transform
 from .emulator import Emulator, fit_emulator
 from .likelihood import HYPER, OFFSETS, build_blocks, log_likelihood
 
-__all__ = ["fit_emulators", "FitSpec", "Fit", "run_fit", "log_posterior", "batch_means_ess", "prior_draws", "effect_names", "offsets_of"]
+__all__ = ["fit_emulators", "FitSpec", "Fit", "run_fit", "FitJob", "run_fits", "log_posterior", "batch_means_ess", "prior_draws", "effect_names", "offsets_of"]
 
 
 def fit_emulators(cal: AreaCalibration, design: Design, targets: AreaTargets,
@@ -118,7 +120,7 @@ def batch_means_ess(draws: np.ndarray, batches: int = 20) -> np.ndarray:
     times the draws' variance over the variance of the batch means. emcee's integrated autocorrelation time needs
     a chain fifty times longer than itself to be trusted; ours is about 18 times (tau about 110 steps of 2,000 kept),
     and on this posterior it overstated the effective size about tenfold: medians of repeated fits moved by up to
-    0.24 posterior SD, which means tens of independent draws, not a thousand (docs/calibration.md, Mixing).
+    0.24 posterior SD, which means tens of independent draws, not a thousand (docs/calibration.md, Sampling).
     Batches shorter than the autocorrelation time overstate it too, so it is only a check on long chains."""
     n = (len(draws) // batches) * batches
     x = draws[:n]
@@ -232,3 +234,43 @@ def run_fit(cal: AreaCalibration, targets: AreaTargets, emulators: dict[str, Emu
     trace = [float(np.mean(logp[i * steps // 10:(i + 1) * steps // 10])) for i in range(10)]
     return Fit(spec, names, flat[idx], flat_lp[idx], ess, tau, float(np.mean(sampler.acceptance_fraction)), trace,
                obs, {"blocks": [(b.area, b.arm, len(b.y)) for b in blocks], "walkers": walkers, "steps": steps})
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """One fit to run: its spec, which calibration (by key) and which emulators (by key) it uses, and any
+    sampler settings that differ from the calibration's (walkers, steps, draws)."""
+    spec: FitSpec
+    cal: Any = None
+    emulators: Any = None
+    settings: tuple[tuple[str, int], ...] = ()
+
+
+_SHARED: dict[str, Any] = {}
+
+
+def _init_worker(shared: dict[str, Any]) -> None:
+    _SHARED.update(shared)
+
+
+def _run_job(job: FitJob) -> Fit:
+    return run_fit(_SHARED["cals"][job.cal], _SHARED["targets"], _SHARED["emulators"][job.emulators], job.spec,
+                   **dict(job.settings))
+
+
+def run_fits(jobs: list[FitJob], cals: dict[Any, AreaCalibration], targets: AreaTargets,
+             emulators: dict[Any, dict[str, Emulator]], workers: int = 1) -> list[Fit]:
+    """Run independent fits, on `workers` processes when more than one. Each fit draws only from its own seeded
+    generators, so the draws are the same on any number of workers (tested). Fresh (spawned) processes, because the
+    parent may hold threads (Numba, Dask) that a fork would copy half-way."""
+    shared = {"cals": cals, "targets": targets, "emulators": emulators}
+    if workers <= 1 or len(jobs) <= 1:
+        _SHARED.update(shared)
+        try:
+            return [_run_job(j) for j in jobs]
+        finally:
+            _SHARED.clear()
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx, initializer=_init_worker,
+                             initargs=(shared,)) as pool:
+        return list(pool.map(_run_job, jobs))

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 
 from .area_config import AreaCalibration
-from .area_fit import FitSpec, run_fit
+from .area_fit import Fit, FitSpec, run_fit
 from .area_predict import score_holdout
 from .area_targets import AreaTargets
 from .emulator import Emulator
 
-__all__ = ["leave_one_area_out", "BASELINE_KNOWN_BY", "GOAL"]
+__all__ = ["leave_one_area_out", "loao_specs", "BASELINE_KNOWN_BY", "GOAL"]
 
 BASELINE_KNOWN_BY = 2012.0  # the baseline: figures whose data end by the end of 2011 (HLE 2009-11)
 # The issue's goal for councils the model has never seen (issue 12): HLE at least 10 of 12 cells inside the
@@ -35,16 +35,25 @@ def _cell(stat: str) -> tuple[str, str]:
     return name, period.rstrip("]")
 
 
+def loao_specs(series: set[str], all_arms: dict[str, str], left_out: tuple[str, ...], seed: int = 1
+               ) -> dict[str, FitSpec]:
+    """Each left-out area's refit, by area: every other area's figures."""
+    return {area: FitSpec(f"loao_{area}", series, {a: arm for a, arm in all_arms.items() if a != area},
+                          seed=seed + 70 + i) for i, area in enumerate(left_out)}
+
+
 def leave_one_area_out(cal: AreaCalibration, targets: AreaTargets, emulators: dict[str, Emulator],
                        series: set[str], all_arms: dict[str, str], left_out: tuple[str, ...], *, seed: int = 1,
-                       known_by: float = BASELINE_KNOWN_BY, **fit_kw: Any) -> dict[str, Any]:
+                       known_by: float = BASELINE_KNOWN_BY, fits: dict[str, Fit] | None = None,
+                       **fit_kw: Any) -> dict[str, Any]:
     """Refit without each area of `left_out` and score its projection. Returns {"areas": {area: {"fit": ...,
-    "rows": [...]}}, "summary": ...}; rows are `score_holdout`'s with the interval width added."""
+    "rows": [...]}}, "summary": ...}; rows are `score_holdout`'s with the interval width added. `fits`: the refits
+    already run (by area, from `loao_specs`), e.g. in parallel."""
     out: dict[str, Any] = {"known_by": known_by, "areas": {}}
     n_theta = len(cal.keys)
+    specs = loao_specs(series, all_arms, left_out, seed)
     for i, area in enumerate(left_out):
-        arms = {a: arm for a, arm in all_arms.items() if a != area}
-        fit = run_fit(cal, targets, emulators, FitSpec(f"loao_{area}", series, arms, seed=seed + 70 + i), **fit_kw)
+        fit = fits[area] if fits is not None else run_fit(cal, targets, emulators, specs[area], **fit_kw)
         baseline = targets.select(series=series, areas={area}, known_by=known_by)
         held = targets.select(series=series, areas={area}, after=known_by)
         # The left-out area's projection: its own arm, conditioned on its baseline figures only.

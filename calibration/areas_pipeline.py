@@ -10,6 +10,7 @@ from data simulated at known values.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -22,9 +23,9 @@ from runs.outputs import quantiles
 
 from .area_config import AreaCalibration, load_area_calibration
 from .area_design import Design, load_design, merge_designs, recorded_boxes, run_design
-from .area_fit import Fit, FitSpec, effect_names, fit_emulators, offsets_of, prior_draws, run_fit
+from .area_fit import Fit, FitJob, FitSpec, effect_names, fit_emulators, offsets_of, prior_draws, run_fits
 from .area_predict import score_holdout
-from .area_transfer import leave_one_area_out
+from .area_transfer import leave_one_area_out, loao_specs
 from .area_targets import AreaTargets, load_area_targets, transform
 from .emulator import Emulator, known_values
 from .likelihood import HYPER, block_moments, build_blocks
@@ -155,7 +156,7 @@ def _recovery_data(cal: AreaCalibration, targets: AreaTargets, truth: dict[str, 
 
 
 def refined_boxes(cal: AreaCalibration, emulators: dict[str, Emulator], targets: AreaTargets, *,
-                  quick: bool = False) -> dict[str, tuple[float, float]]:
+                  quick: bool = False, workers: int = 1) -> dict[str, tuple[float, float]]:
     """Stage 2's boxes: the central `refine.quantiles` of the stage-1 posteriors (both HLE series, prior widths
     doubled, so every later fit stays inside), each side moved out by `refine.widen` of the width, clipped to the
     design box."""
@@ -164,9 +165,9 @@ def refined_boxes(cal: AreaCalibration, emulators: dict[str, Emulator], targets:
     lo_q: dict[str, float] = {}
     hi_q: dict[str, float] = {}
     kw = {"steps": 150, "draws": 300} if quick else {"steps": 2000, "draws": 4000}
-    for series in ("original", "revised"):
-        f = run_fit(cal, targets, emulators, FitSpec(f"refocus_{series}", FIT_SERIES[series], PRIMARY_ARMS,
-                                                     prior_scale=2.0, seed=cal.fit.seed + 60), **kw)
+    jobs = [FitJob(FitSpec(f"refocus_{series}", FIT_SERIES[series], PRIMARY_ARMS, prior_scale=2.0,
+                           seed=cal.fit.seed + 60), 0, 0, tuple(sorted(kw.items()))) for series in ("original", "revised")]
+    for f in run_fits(jobs, {0: cal}, targets, {0: emulators}, workers):
         for i, k in enumerate(cal.keys):
             a, b = np.quantile(f.draws[:, i], [q_lo, q_hi])
             lo_q[k], hi_q[k] = min(lo_q.get(k, a), a), max(hi_q.get(k, b), b)
@@ -191,11 +192,12 @@ def _prior_effects(cal0: AreaCalibration, stage1: Design, targets: AreaTargets, 
 
 def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: dict[int, Design],
             targets: AreaTargets, *, say: Say = _say, quick: bool = False, recovery_scale: float = 0.2,
-            select_parameters: bool = False, stage1: Design | None = None) -> dict[str, Any]:
+            select_parameters: bool = False, stage1: Design | None = None, workers: int = 1) -> dict[str, Any]:
     """Every fit and every report, as plain dicts (written to files by `calibrate_areas`). `cal0` states the
     priors (their widths are measured in its design box); `cals[seed]` is each calibration's final stage.
     `select_parameters`: emulators that keep only the parameters each statistic depends on (emulator.select), an
-    experiment that made the posterior overconfident (docs/calibration.md); full quadratics by default."""
+    experiment that made the posterior overconfident (docs/calibration.md); full quadratics by default. `workers`:
+    processes for the fits (the same draws on any number)."""
     seeds = sorted(designs)
     main_seed = seeds[0]
     cal = cals[main_seed]
@@ -215,24 +217,48 @@ def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: di
                                    "parameters_kept": ({n: a for n, a in zip(e.names, e.active)}
                                                        if e.active is not None else None)}
 
-    fits: dict[str, Fit] = {}
-
-    def fit(name: str, spec: FitSpec, emulators: dict[str, Emulator] | None = None,
-            c: AreaCalibration | None = None, primary: bool = False) -> Fit:
-        t = time.monotonic()
-        more = {"walkers": cal.fit.primary_walkers} if primary and not quick else {}
-        f = run_fit(c or cal, targets, emulators or emu, spec, **{**kw, **more})
-        say(f"fit {name}: ESS {f.ess:.0f} (batch means {np.min(f.batch_ess()):.0f}), acceptance {f.acceptance:.2f} "
-            f"({time.monotonic() - t:.1f} s)")
-        fits[name] = f
-        return f
-
+    # Every fit that depends on nothing but the emulators, run first (in parallel on `workers` processes); each
+    # draws only from its own seeded generators, so the results are the same on any number of workers.
+    specs: dict[str, tuple[FitSpec, int, bool]] = {}   # name -> (spec, design seed, headline fit)
     for series in ("original", "revised"):
-        fit(f"primary_{series}", FitSpec(f"primary_{series}", FIT_SERIES[series], PRIMARY_ARMS, seed=cal.fit.seed),
-            primary=True)
+        specs[f"primary_{series}"] = (FitSpec(f"primary_{series}", FIT_SERIES[series], PRIMARY_ARMS,
+                                              seed=cal.fit.seed), main_seed, True)
     for s in seeds[1:]:
-        fit(f"replicate_seed{s}", FitSpec(f"replicate_seed{s}", FIT_SERIES["original"], PRIMARY_ARMS,
-                                          seed=cal.fit.seed + s), emus[s], cals[s], primary=True)
+        specs[f"replicate_seed{s}"] = (FitSpec(f"replicate_seed{s}", FIT_SERIES["original"], PRIMARY_ARMS,
+                                               seed=cal.fit.seed + s), s, True)
+    for factor in (0.5, 2.0):
+        specs[f"prior_x{factor:g}"] = (FitSpec(f"prior_x{factor:g}", FIT_SERIES["original"], PRIMARY_ARMS,
+                                               prior_scale=factor, seed=cal.fit.seed + 10), main_seed, False)
+    for c in CONTROLS:
+        arms = {"england": "england", **{o: o for o in CONTROLS if o != c}, c: f"{c}_deal"}
+        specs[f"placebo_{c}"] = (FitSpec(f"placebo_{c}", FIT_SERIES["original"], arms, seed=cal.fit.seed + 20),
+                                 main_seed, False)
+    arms = {"england": "england", "wigan": "wigan_deal_2010", **{c: c for c in CONTROLS}}
+    specs["placebo_wigan_2010"] = (FitSpec("placebo_wigan_2010", FIT_SERIES["original"], arms,
+                                           known_by=PLACEBO_KNOWN_BY, seed=cal.fit.seed + 30), main_seed, False)
+    for series in ("original", "revised"):
+        specs[f"validation_{series}"] = (FitSpec(f"validation_{series}", FIT_SERIES[series], PRIMARY_ARMS,
+                                                 known_by=KNOWN_BY, seed=cal.fit.seed + 40), main_seed, False)
+    loao = loao_specs(FIT_SERIES["original"], PRIMARY_ARMS, CONTROLS, seed=cal.fit.seed)
+    for area, spec in loao.items():
+        specs[spec.name] = (spec, main_seed, False)
+
+    def settings(primary: bool) -> tuple[tuple[str, int], ...]:
+        more = {"walkers": cal.fit.primary_walkers} if primary and not quick else {}
+        return tuple(sorted({**kw, **more}.items()))
+
+    def run_all(named: dict[str, tuple[FitSpec, int, bool]]) -> dict[str, Fit]:
+        t = time.monotonic()
+        jobs = [FitJob(spec, key, key, settings(primary)) for spec, key, primary in named.values()]
+        done = dict(zip(named, run_fits(jobs, cals, targets, emus, workers)))
+        for name, f in done.items():
+            say(f"fit {name}: ESS {f.ess:.0f} (batch means {np.min(f.batch_ess()):.0f}), acceptance "
+                f"{f.acceptance:.2f}")
+        say(f"{len(done)} fits on {min(workers, len(done))} process(es) ({time.monotonic() - t:.1f} s)")
+        return done
+
+    fits: dict[str, Fit] = run_all(specs)
+    loao_fits = {area: fits.pop(spec.name) for area, spec in loao.items()}
 
     # Attribution: the Deal's effect under each series.
     attribution: dict[str, Any] = {}
@@ -257,8 +283,7 @@ def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: di
     # Prior sensitivity: widths halved and doubled.
     sens: dict[str, Any] = {}
     for factor in (0.5, 2.0):
-        f = fit(f"prior_x{factor:g}", FitSpec(f"prior_x{factor:g}", FIT_SERIES["original"], PRIMARY_ARMS,
-                                              prior_scale=factor, seed=cal.fit.seed + 10))
+        f = fits[f"prior_x{factor:g}"]
         eff = _effects(f, emu, "wigan", n_theta, rng)
         sens[f"x{factor:g}"] = {k: _summary(v, k) for k, v in eff.items() if "true" in k}
     sens["x1"] = {k: v for k, v in attribution["original"]["effects"].items() if "true" in k}
@@ -267,17 +292,14 @@ def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: di
     # Placebos.
     placebos = []
     for c in CONTROLS:
-        arms = {"england": "england", **{o: o for o in CONTROLS if o != c}, c: f"{c}_deal"}
-        f = fit(f"placebo_{c}", FitSpec(f"placebo_{c}", FIT_SERIES["original"], arms, seed=cal.fit.seed + 20))
+        f = fits[f"placebo_{c}"]
         eff = _effects(f, emu, f"{c}_deal", n_theta, rng)
         for stat, v in eff.items():
             if stat.startswith("hle_") and "_true" in stat:
                 placebos.append({"area": c, "kind": "control area", "outcome": stat.split("[")[0],
                                  "period": stat.split("[")[1].rstrip("]"), **_q(v),
                                  "p_positive": float(np.mean(v > 0))})
-    arms = {"england": "england", "wigan": "wigan_deal_2010", **{c: c for c in CONTROLS}}
-    f = fit("placebo_wigan_2010", FitSpec("placebo_wigan_2010", FIT_SERIES["original"], arms,
-                                          known_by=PLACEBO_KNOWN_BY, seed=cal.fit.seed + 30))
+    f = fits["placebo_wigan_2010"]
     eff = _effects(f, emu, "wigan_deal_2010", n_theta, rng)
     for stat, v in eff.items():
         placebos.append({"area": "wigan", "kind": "pre-Deal window", "outcome": stat.split("[")[0],
@@ -289,8 +311,7 @@ def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: di
     # Held-out validation with proper scores.
     validation: dict[str, Any] = {}
     for series in ("original", "revised"):
-        f = fit(f"validation_{series}", FitSpec(f"validation_{series}", FIT_SERIES[series], PRIMARY_ARMS,
-                                                known_by=KNOWN_BY, seed=cal.fit.seed + 40))
+        f = fits[f"validation_{series}"]
         held = targets.select(series=FIT_SERIES[series], areas=set(PRIMARY_ARMS), after=KNOWN_BY)
         rows = score_holdout(f, targets, emu, held, n_theta, seed=cal.fit.seed)
         validation[series] = {"rows": rows, "summary": _score_summary(rows)}
@@ -301,18 +322,20 @@ def analyse(cal0: AreaCalibration, cals: dict[int, AreaCalibration], designs: di
     t = time.monotonic()
     report["leave_one_area_out"] = {
         series: leave_one_area_out(cal, targets, emu, FIT_SERIES[series], PRIMARY_ARMS, CONTROLS, seed=cal.fit.seed,
-                                   **kw) for series in ("original",)}
+                                   fits=loao_fits) for series in ("original",)}
     say(f"leave one area out ({time.monotonic() - t:.1f} s)")
 
     # Parameter recovery at known values.
     recovery = []
     truths = _recovery_truths(cal, fits["primary_original"])
     hyper_true = {h: float(np.median(fits["primary_original"].column(h))) for h in HYPER}
+    data = [_recovery_data(cal, targets, truth, recovery_scale, 10_000 + i, PRIMARY_ARMS, FIT_SERIES["original"],
+                           hyper_true, rng) for i, truth in enumerate(truths)]
+    fits.update(run_all({f"recovery_{i}": (FitSpec(f"recovery_{i}", FIT_SERIES["original"], PRIMARY_ARMS,
+                                                    observed=d, seed=cal.fit.seed + 50 + i), main_seed, False)
+                         for i, d in enumerate(data)}))
     for i, truth in enumerate(truths):
-        data = _recovery_data(cal, targets, truth, recovery_scale, 10_000 + i, PRIMARY_ARMS, FIT_SERIES["original"],
-                              hyper_true, rng)
-        f = fit(f"recovery_{i}", FitSpec(f"recovery_{i}", FIT_SERIES["original"], PRIMARY_ARMS, observed=data,
-                                         seed=cal.fit.seed + 50 + i))
+        f = fits[f"recovery_{i}"]
         rows = {}
         for j, k in enumerate(cal.keys):
             q = _q(f.draws[:, j])
@@ -410,7 +433,8 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
         if c.refine is not None:
             boxes = None if fresh else recorded_boxes(c, out)
             if boxes is None:  # found with full quadratics, so the design does not depend on the analysis's emulator
-                boxes = refined_boxes(c, fit_emulators(c, d, targets, select_parameters=False), targets, quick=quick)
+                boxes = refined_boxes(c, fit_emulators(c, d, targets, select_parameters=False), targets, quick=quick,
+                                      workers=workers or os.cpu_count() or 1)
             say(f"seed {s}: stage 2 over the refined box (" + ", ".join(
                 f"{k.split('.')[-1]} {lo:.3g}-{hi:.3g}" for k, (lo, hi) in boxes.items()) + ")")
             c2 = c.refined(boxes)
@@ -421,7 +445,7 @@ def calibrate_areas(path: str | Path, *, out: Path | None = None, results: Path 
     design_s = time.monotonic() - t0
     t1 = time.monotonic()
     report = analyse(cal, cals, designs, targets, say=say, quick=quick, recovery_scale=recovery_scale,
-                     select_parameters=select_parameters, stage1=stage1)
+                     select_parameters=select_parameters, stage1=stage1, workers=workers or os.cpu_count() or 1)
     analysis_s = time.monotonic() - t1
     base = results or cal.path.parent
     fits: dict[str, Fit] = report["_fits"]
