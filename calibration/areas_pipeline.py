@@ -166,7 +166,8 @@ def refined_boxes(cal: AreaCalibration, emulators: dict[str, Emulator], targets:
     hi_q: dict[str, float] = {}
     kw = {"steps": 150, "draws": 300} if quick else {"steps": 2000, "draws": 4000}
     jobs = [FitJob(FitSpec(f"refocus_{series}", FIT_SERIES[series], PRIMARY_ARMS, prior_scale=2.0,
-                           seed=cal.fit.seed + 60), 0, 0, tuple(sorted(kw.items()))) for series in ("original", "revised")]
+                           seed=cal.fit.seed + 60), 0, 0, tuple(sorted(kw.items())))
+            for series in ("original", "revised")]
     for f in run_fits(jobs, {0: cal}, targets, {0: emulators}, workers):
         for i, k in enumerate(cal.keys):
             a, b = np.quantile(f.draws[:, i], [q_lo, q_hi])

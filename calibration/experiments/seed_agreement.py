@@ -103,7 +103,8 @@ def main() -> None:
     print(f"within 0.25 SD: {n} of {len(res['parameters'])}")
     print(f"the sampler alone (seed 1's emulators, another MCMC seed): up to {max(res['mcmc_only'].values()):.2f} SD")
     for arm, z in res["emulators_apart"].items():
-        print(f"  emulators of {arm}: median |z| {z['median_abs_z']:.2f}, largest {z['max_abs_z']:.2f} ({z['largest']})")
+        print(f"  emulators of {arm}: median |z| {z['median_abs_z']:.2f}, "
+              f"largest {z['max_abs_z']:.2f} ({z['largest']})")
     for k, e in res["effects"].items():
         print(f"  {k}: {e['a']['q50']:+.2f} [{e['a']['q05']:+.2f}, {e['a']['q95']:+.2f}] vs "
               f"{e['b']['q50']:+.2f} [{e['b']['q05']:+.2f}, {e['b']['q95']:+.2f}]")
